@@ -1,0 +1,1 @@
+"""xpsfit-gui: the PySide6 + pyqtgraph desktop application (import package ``xpsfit_gui``)."""

@@ -1,0 +1,1 @@
+"""Built-in peak libraries (TOML files), shipped as package data of ``xpsfit``."""
