@@ -1,0 +1,1 @@
+"""Exports of fit results: tables (CSV) and HDF5."""
