@@ -1,0 +1,300 @@
+"""Single-spectrum fit: ``fit(spectrum, recipe) -> FitResult``.
+
+lmfit ``leastsq`` (Levenberg–Marquardt) on the fast residual of :mod:`xpsfit.model`, with the
+analytic Jacobian for pseudo-Voigt recipes.
+
+Covariance ("honest"): lmfit's unscaled covariance (JᵀWJ)⁻¹ from the Jacobian with Poisson weights.
+With raw counts the weights are absolute, so the covariance is multiplied by max(1, χ²_ν): never
+shrunk below counting statistics, but inflated when the model does not describe the data
+(χ²_ν > 1). With relative weights (counts/s, arbitrary units) it is scaled by χ²_ν.
+Expression (linked) parameters and all derived quantities get σ by the delta method with the same
+covariance.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import lmfit
+import numpy as np
+import xarray as xr
+
+from . import stats
+from .errors import Cancelled, FitError
+from .model import Model, bg_name, build_model
+from .recipe import Recipe
+from .result import ComponentResult, FitResult, FitStatistics, ParameterRecord
+from .spectrum import DIM
+
+Progress = Callable[[int, int, str], "bool | None"]
+
+CORRELATION_WARN = 0.9
+
+
+def _true_fwhm(lineshape: str, fwhm: float, shape: dict[str, float]) -> float:
+    if lineshape == "pseudo_voigt":
+        return float(fwhm)        # pseudo-Voigt with a shared FWHM: the parameter is the FWHM
+    from .lineshapes import true_fwhm
+    return float(true_fwhm(lineshape, fwhm, **shape))
+
+
+def minimize(model: Model, params: lmfit.Parameters, *, max_nfev: int | None = None,
+             iter_cb=None) -> lmfit.minimizer.MinimizerResult:
+    """Run lmfit leastsq on the model (analytic Jacobian when available)."""
+    kws = {}
+    if model.has_jacobian:
+        kws["Dfun"] = lambda p, *a, **k: model.jacobian(p)
+    try:
+        return lmfit.minimize(model.residual, params, method="leastsq", scale_covar=False,
+                              max_nfev=max_nfev, iter_cb=iter_cb, **kws)
+    except (ValueError, FloatingPointError) as exc:   # NaN from a degenerate start, etc.
+        raise FitError(f"the fit failed numerically: {exc}", path=model.source or None,
+                       block=model.block) from None
+
+
+def fit(spectrum: xr.DataArray, recipe: Recipe, *, monte_carlo: int = 0,
+        progress: Progress | None = None, seed: int = 0, start: dict[str, float] | None = None
+        ) -> FitResult:
+    """Fit one spectrum with a recipe.
+
+    ``monte_carlo=N`` adds N refits of (best-fit model + Poisson noise), seeded by ``seed``, whose
+    spread gives ``fraction_mc_stderr``. ``start`` overrides starting values by parameter name
+    (used by series "propagate" mode). ``progress(done, total, message)`` returning True cancels.
+    """
+    total = 1 + max(0, int(monte_carlo))
+    _tick(progress, 0, total, "fitting")
+    model, params = build_model(recipe, spectrum)
+    if start:
+        _apply_start(params, start)
+    out = minimize(model, params, iter_cb=_cancel_cb(progress, total))
+    result = make_result(model, out)
+    _tick(progress, 1, total, "fitted")
+    if monte_carlo and monte_carlo > 0:
+        _monte_carlo(result, model, out.params, int(monte_carlo), seed, progress, total)
+    return result
+
+
+def _tick(progress, done, total, message):
+    if progress is not None and progress(done, total, message):
+        raise Cancelled("fit cancelled")
+
+
+def _cancel_cb(progress, total):
+    if progress is None:
+        return None
+
+    def cb(params, nfev, resid, *a, **k):
+        if nfev % 50 == 0 and progress(0, total, f"fitting ({nfev} evaluations)"):
+            raise Cancelled("fit cancelled")
+        return False
+    return cb
+
+
+def _apply_start(params: lmfit.Parameters, start: dict[str, float]) -> None:
+    for name, value in start.items():
+        p = params.get(name)
+        if p is None or p.expr or not np.isfinite(value):
+            continue
+        lo, hi = p.min, p.max
+        p.value = float(min(max(value, lo), hi))
+
+
+# ---------------------------------------------------------------- result assembly
+def make_result(model: Model, out, *, label: str | None = None) -> FitResult:
+    """FitResult from a model and a finished lmfit MinimizerResult (reused by series code)."""
+    params = out.params
+    n = model.x.size
+    resid = model.residual(params)
+    r_data = resid[:n]
+    chisqr_data = float(r_data @ r_data)
+    prior_chisqr = float(resid[n:] @ resid[n:]) if resid.size > n else 0.0
+    var_names = list(out.var_names)
+    nvarys = len(var_names)
+    dof = max(n - nvarys, 1)
+    redchi = chisqr_data / dof
+    flags: list[str] = []
+    warnings: list[str] = []
+    cov = None
+    if getattr(out, "covar", None) is not None and np.all(np.isfinite(out.covar)):
+        factor = max(1.0, redchi) if model.absolute_weights else redchi
+        cov = np.array(out.covar, dtype=float) * factor
+        if np.any(np.diag(cov) < 0):
+            cov = None
+    if cov is None and nvarys:
+        flags.append("covariance matrix is singular: uncertainties unavailable (a parameter "
+                     "does not affect the fit or parameters are fully degenerate)")
+    grads = _Gradients(model, params, var_names)
+    records = _records(params, var_names, cov, grads)
+    for rec in records.values():
+        if rec.at_bound:
+            warnings.append(f"{rec.name} is at a bound ({rec.value:.6g})")
+        elif rec.kind == "free" and cov is not None and not math.isfinite(rec.stderr):
+            flags.append(f"no uncertainty for {rec.name}")
+    for a, b, r in stats.strong_pairs(cov, var_names, CORRELATION_WARN):
+        warnings.append(f"{a} and {b} are strongly correlated (r = {r:+.3f})")
+    if not out.success:
+        flags.append(f"fit did not converge: {out.message}")
+    comps, bg, env = model.model_curves(params)
+    if not (np.all(np.isfinite(env)) and math.isfinite(chisqr_data)):
+        flags.append("the model contains NaN or infinite values")
+    components = _components(model, params, cov, grads, comps)
+    aic, bic = stats.information_criteria(chisqr_data + prior_chisqr, n, nvarys)
+    norm_resid = (model.y - env) / model.sigma
+    st = FitStatistics(chisqr=chisqr_data + prior_chisqr, redchi=redchi, aic=aic, bic=bic,
+                       ndata=n, nvarys=nvarys, nfev=int(out.nfev), success=bool(out.success),
+                       message=str(out.message), abbe=stats.abbe(norm_resid),
+                       prior_chisqr=prior_chisqr)
+    for label_, value, target, sigma in _prior_report(model, params):
+        warnings_line = (f"prior {label_}: {value:.4g} (target {target:.4g} ± {sigma:.3g}, "
+                         f"pull {(value - target) / sigma:+.2f}σ)")
+        if abs(value - target) > 3 * sigma:
+            warnings.append(warnings_line)
+    curves = _curves(model, comps, bg, env, norm_resid)
+    sp = model.spectrum
+    lab = label if label is not None else str(sp.attrs.get("label", "") or
+                                              sp.attrs.get("block_name", ""))
+    return FitResult(spectrum=sp, recipe=model.recipe, parameters=records, covariance=cov,
+                     covariance_names=var_names, components=components, curves=curves,
+                     statistics=st, warnings=warnings, flags=flags, label=lab)
+
+
+def _prior_report(model: Model, params):
+    vals = model.prior_values(params)
+    return [(lab, float(v), t, s) for v, (lab, _, t, s) in zip(vals, model.priors)]
+
+
+class _Gradients:
+    """∂(parameter)/∂(varied parameters) for any parameter (identity, zero, or chained expr)."""
+
+    def __init__(self, model: Model, params, var_names):
+        self.var_names = var_names
+        self.index = {v: i for i, v in enumerate(var_names)}
+        self.params = params
+        model._var_names = var_names          # keep the model's chain order = lmfit's
+        self.expr = model._expr_derivs(params) if model._expr_names else {}
+
+    def of(self, name: str) -> np.ndarray:
+        g = np.zeros(len(self.var_names))
+        if name in self.index:
+            g[self.index[name]] = 1.0
+        elif name in self.expr:
+            g = np.array(self.expr[name], dtype=float)
+        return g
+
+
+def _records(params, var_names, cov, grads: _Gradients) -> dict[str, ParameterRecord]:
+    out = {}
+    for name, p in params.items():
+        if p.expr:
+            kind = "linked"
+        elif p.vary:
+            kind = "free"
+        else:
+            kind = "fixed"
+        stderr = 0.0 if kind == "fixed" else stats.delta_stderr(grads.of(name), cov)
+        at_bound = False
+        if kind == "free":
+            span = (p.max - p.min) if np.isfinite(p.max - p.min) else max(abs(p.value), 1.0)
+            tol = 1e-4 * span if np.isfinite(span) and span > 0 else 1e-8
+            at_bound = bool((np.isfinite(p.min) and p.value - p.min <= tol) or
+                            (np.isfinite(p.max) and p.max - p.value <= tol))
+        out[name] = ParameterRecord(name=name, value=float(p.value), stderr=float(stderr),
+                                    min=float(p.min), max=float(p.max), vary=bool(p.vary),
+                                    expr=p.expr, kind=kind, at_bound=at_bound)
+    return out
+
+
+def _components(model: Model, params, cov, grads: _Gradients, comps) -> list[ComponentResult]:
+    areas = np.array([params[c.names["area"]].value for c in model.components])
+    g_area = np.array([grads.of(c.names["area"]) for c in model.components])
+    cov_a = g_area @ cov @ g_area.T if cov is not None else None
+    frac = stats.fractions(areas)
+    frac_err = stats.fraction_stderr(areas, cov_a)
+    out = []
+    for i, (c, spec) in enumerate(zip(model.components, model.recipe.components)):
+        nm = c.names
+        shape = {s: float(params[nm[s]].value) for s in c.shape_names}
+        fwhm_param = float(params[nm["fwhm"]].value)
+        true_w = _true_fwhm(c.lineshape, fwhm_param, shape)
+        # σ(true FWHM): derivative of the shape's true-FWHM function w.r.t. width and shape
+        g = np.zeros(len(grads.var_names))
+        for q in ("fwhm", *c.shape_names):
+            gq = grads.of(nm[q])
+            if not np.any(gq):
+                continue
+            if c.lineshape == "pseudo_voigt":
+                d = 1.0 if q == "fwhm" else 0.0
+            else:
+                h = 1e-6 * max(1.0, abs(params[nm[q]].value))
+                if q == "fwhm":
+                    d = (_true_fwhm(c.lineshape, fwhm_param + h, shape) - true_w) / h
+                else:
+                    sh = dict(shape)
+                    sh[q] += h
+                    d = (_true_fwhm(c.lineshape, fwhm_param, sh) - true_w) / h
+            g = g + d * gq
+        out.append(ComponentResult(
+            species=c.species, label=c.label, lineshape=c.lineshape,
+            position=float(params[nm["position"]].value),
+            position_stderr=stats.delta_stderr(grads.of(nm["position"]), cov),
+            fwhm=true_w, fwhm_stderr=stats.delta_stderr(g, cov), fwhm_param=fwhm_param,
+            area=float(areas[i]), area_stderr=stats.delta_stderr(grads.of(nm["area"]), cov),
+            fraction=float(frac[i]), fraction_stderr=float(frac_err[i]),
+            area_in_region=float(np.trapezoid(comps[i], model.x)),
+            shape=shape,
+            splitting=float(params[nm["splitting"]].value) if c.doublet else math.nan,
+            ratio=float(params[nm["ratio"]].value) if c.doublet else math.nan))
+    return out
+
+
+def _curves(model: Model, comps, bg, env, norm_resid) -> xr.Dataset:
+    x = model.x
+    coords = {DIM: x, "species": [c.species for c in model.components]}
+    ds = xr.Dataset(
+        {"data": (DIM, model.y), "envelope": (DIM, env), "background": (DIM, bg),
+         "residual": (DIM, norm_resid), "sigma": (DIM, model.sigma),
+         "components": (("species", DIM), comps)},
+        coords=coords)
+    ds["label"] = ("species", [c.label for c in model.components])
+    ds[DIM].attrs["units"] = "eV"
+    ds["residual"].attrs["long_name"] = "normalised residual (data − model)/σ"
+    return ds
+
+
+# ---------------------------------------------------------------- Monte Carlo
+def _monte_carlo(result: FitResult, model: Model, best: lmfit.Parameters, n: int, seed: int,
+                 progress, total: int) -> None:
+    """N refits of (best-fit model + Poisson noise); fills fraction_mc_stderr."""
+    rng = np.random.default_rng(seed)
+    env = result.curves["envelope"].values
+    scale = model.count_scale
+    lam = np.clip(env * scale, 0.0, None)
+    start = {k: p.value for k, p in best.items() if p.vary and not p.expr}
+    x_all = model.spectrum[DIM].values
+    keep = np.isin(x_all, model.x)
+    samples = []
+    for i in range(n):
+        noisy = rng.poisson(lam) / scale
+        y_full = np.array(model.spectrum.values, dtype=float)
+        y_full[keep] = noisy if x_all[0] < x_all[-1] else noisy[::-1]
+        sp = model.spectrum.copy(data=y_full)
+        try:
+            m, params = build_model(model.recipe, sp)
+            _apply_start(params, start)
+            out = minimize(m, params)
+            a = np.array([out.params[c.names["area"]].value for c in m.components])
+            if out.success:
+                samples.append(stats.fractions(a))
+        except FitError:
+            pass
+        _tick(progress, 2 + i, total, f"Monte Carlo {i + 1}/{n}")
+    _, sd = stats.mc_summary(np.array(samples)) if samples else (None, None)
+    result.monte_carlo = len(samples)
+    if sd is not None:
+        for c, s in zip(result.components, sd):
+            c.fraction_mc_stderr = float(s)
+    if len(samples) < n:
+        result.warnings.append(f"Monte Carlo: {n - len(samples)} of {n} refits failed")
+
+
+__all__ = ["fit", "minimize", "make_result"]
