@@ -1,0 +1,191 @@
+"""Component table: fitted values ± σ, editable start values, bounds and "fixed", with the
+fit's warnings (parameter at a bound, |r| > 0.9) shown on the row as colour and tooltip."""
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
+
+import xpsfit
+
+from .palette import species_colour
+from .recipe_edit import is_fixed
+
+COLUMNS = ["Species", "Position (eV)", "FWHM (eV)", "Area", "Fraction (%)",
+           "Pos. min", "Pos. max", "FWHM min", "FWHM max", "Fixed"]
+#: column -> edited field (None: read-only)
+_EDIT_FIELD = {1: "position", 2: "fwhm", 3: "area", 5: "window_lo", 6: "window_hi",
+               7: "fwhm_lo", 8: "fwhm_hi", 9: "fixed"}
+_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+WARN_BRUSH = QBrush(QColor(255, 224, 170))
+CORRELATION_LIMIT = 0.9
+
+
+def _fmt(value: float, stderr: float = math.nan, digits: int = 3) -> str:
+    if value is None or not math.isfinite(value):
+        return "—"
+    text = f"{value:.{digits}f}" if abs(value) < 1e5 else f"{value:.4g}"
+    if stderr is not None and math.isfinite(stderr):
+        text += f" ± {stderr:.{digits}f}" if abs(stderr) < 1e5 else f" ± {stderr:.2g}"
+    return text
+
+
+def _param_name(species: str, quantity: str) -> str:
+    return xpsfit.param_name(species, quantity)
+
+
+def component_warnings(result, species: str, label: str = "") -> list[str]:
+    """Warnings of ``result`` that concern one component: its parameters at a bound, strong
+    correlations (|r| > 0.9) with any other parameter, and the engine's own warnings naming it."""
+    out: list[str] = []
+    prefix = _param_name(species, "")
+    for rec in result.parameters.values():
+        if rec.at_bound and (rec.name.startswith(prefix) or f"_{prefix}" in rec.name):
+            out.append(f"{rec.name} = {rec.value:.4g} is at a bound [{rec.min:.4g}, {rec.max:.4g}]")
+    cov, names = result.covariance, list(result.covariance_names or [])
+    if cov is not None and len(names) == np.shape(cov)[0]:
+        d = np.sqrt(np.clip(np.diag(cov), 0, None))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            corr = cov / np.outer(d, d)
+        mine = [i for i, n in enumerate(names) if n.startswith(prefix) or f"_{prefix}" in n]
+        for i in mine:
+            for j in range(len(names)):
+                if j != i and np.isfinite(corr[i, j]) and abs(corr[i, j]) > CORRELATION_LIMIT:
+                    out.append(f"|r({names[i]}, {names[j]})| = {abs(corr[i, j]):.2f} > "
+                               f"{CORRELATION_LIMIT}")
+    for w in result.warnings:
+        if (species and re.search(rf"(?<![\w]){re.escape(species)}(?![\w])", w)) or \
+                (label and label in w) or prefix in w:
+            if w not in out:
+                out.append(w)
+    return out
+
+
+class ComponentTable(QTableWidget):
+    """One row per recipe component. Emits ``edited(species, field, value)`` on user edits."""
+
+    edited = Signal(str, str, object)
+
+    def __init__(self, parent=None):
+        super().__init__(0, len(COLUMNS), parent)
+        self.setHorizontalHeaderLabels(COLUMNS)
+        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        self.horizontalHeader().setStretchLastSection(True)
+        self.verticalHeader().setVisible(False)
+        self.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.setEditTriggers(QAbstractItemView.DoubleClicked | QAbstractItemView.EditKeyPressed
+                             | QAbstractItemView.AnyKeyPressed)
+        self._filling = False
+        self.row_warnings: dict[str, list[str]] = {}
+        self.itemChanged.connect(self._on_item_changed)
+
+    def show_components(self, recipe, result=None) -> None:
+        """Rows from the recipe (start values and bounds), values ± σ from ``result``."""
+        self._filling = True
+        try:
+            self.setRowCount(0)
+            self.row_warnings.clear()
+            if recipe is None:
+                return
+            fitted = {c.species: c for c in result.components} if result is not None else {}
+            specs = list(recipe.components)
+            # a saved result may hold components its recipe lists differently; show them all
+            extra = [c for c in fitted if c not in {s.species for s in specs}]
+            self.setRowCount(len(specs) + len(extra))
+            for row, spec in enumerate(specs):
+                self._fill_row(row, spec.species, spec, fitted.get(spec.species), result)
+            for k, species in enumerate(extra):
+                self._fill_row(len(specs) + k, species, None, fitted[species], result)
+        finally:
+            self._filling = False
+
+    def _fill_row(self, row: int, species: str, spec, comp, result) -> None:
+        label = comp.label if comp is not None else spec.label
+        name = QTableWidgetItem(f"■ {label}")
+        name.setForeground(QBrush(QColor(species_colour(species))))
+        name.setData(Qt.UserRole, species)
+        name.setFlags(Qt.ItemIsSelectable | Qt.ItemIsEnabled)
+        self.setItem(row, 0, name)
+        if comp is not None:
+            values = [(comp.position, comp.position_stderr), (comp.fwhm, comp.fwhm_stderr),
+                      (comp.area, comp.area_stderr),
+                      (100 * comp.fraction, 100 * comp.fraction_stderr)]
+        else:
+            area = spec.area if spec.area is not None else math.nan
+            values = [(spec.position, math.nan), (spec.fwhm, math.nan), (area, math.nan),
+                      (math.nan, math.nan)]
+        digits = [3, 3, 1, 1]
+        for col, ((v, s), dg) in enumerate(zip(values, digits), start=1):
+            item = QTableWidgetItem(_fmt(v, s, dg))
+            item.setData(Qt.UserRole, (float(v), float(s)))
+            item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+            editable = spec is not None and col != 4
+            item.setFlags(Qt.ItemIsSelectable | Qt.ItemIsEnabled
+                          | (Qt.ItemIsEditable if editable else Qt.NoItemFlags))
+            if editable:
+                item.setToolTip("type a new start value; the fit reruns")
+            self.setItem(row, col, item)
+        if spec is not None:
+            bounds = [spec.window[0], spec.window[1], spec.fwhm_bounds[0], spec.fwhm_bounds[1]]
+            for col, v in enumerate(bounds, start=5):
+                item = QTableWidgetItem(_fmt(float(v), digits=3))
+                item.setData(Qt.UserRole, float(v))
+                item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+                item.setFlags(Qt.ItemIsSelectable | Qt.ItemIsEnabled | Qt.ItemIsEditable)
+                self.setItem(row, col, item)
+            fixed = QTableWidgetItem()
+            fixed.setFlags(Qt.ItemIsSelectable | Qt.ItemIsEnabled | Qt.ItemIsUserCheckable)
+            fixed.setCheckState(Qt.Checked if is_fixed(spec) else Qt.Unchecked)
+            fixed.setToolTip("fix position and FWHM at their start values")
+            self.setItem(row, 9, fixed)
+        if result is not None:
+            warnings = component_warnings(result, species, label)
+            if warnings:
+                self.row_warnings[species] = warnings
+                tip = "\n".join(warnings)
+                for col in range(self.columnCount()):
+                    item = self.item(row, col)
+                    if item is not None:
+                        item.setBackground(WARN_BRUSH)
+                        item.setToolTip(tip)
+                name.setText(f"⚠ {label}")
+
+    # ------------------------------------------------------------------------------ access
+    def row_of(self, species: str) -> int:
+        for row in range(self.rowCount()):
+            if self.item(row, 0).data(Qt.UserRole) == species:
+                return row
+        raise KeyError(species)
+
+    def value(self, species: str, column: str):
+        """Numeric content of a cell by column title: (value, σ) for fitted columns, a float
+        for bounds, a bool for "Fixed"."""
+        row, col = self.row_of(species), COLUMNS.index(column)
+        item = self.item(row, col)
+        if col == 9:
+            return item.checkState() == Qt.Checked
+        return item.data(Qt.UserRole)
+
+    def species(self) -> list[str]:
+        return [self.item(r, 0).data(Qt.UserRole) for r in range(self.rowCount())]
+
+    # ------------------------------------------------------------------------------ edits
+    def _on_item_changed(self, item: QTableWidgetItem) -> None:
+        if self._filling:
+            return
+        field = _EDIT_FIELD.get(item.column())
+        if field is None:
+            return
+        species = self.item(item.row(), 0).data(Qt.UserRole)
+        if field == "fixed":
+            self.edited.emit(species, field, item.checkState() == Qt.Checked)
+            return
+        m = _NUMBER.search(item.text())
+        if m is None:
+            self.edited.emit(species, field, item.text())   # let the edit report the bad value
+            return
+        self.edited.emit(species, field, float(m.group(0)))

@@ -1,0 +1,146 @@
+"""Pure edits of a Recipe (no Qt): every GUI edit becomes ``new = edit(old, ...)`` so it can be
+undone by putting ``old`` back, and so a fit done in the GUI is reproducible from the saved TOML.
+
+Only plain fields of the public recipe dataclasses are touched; the input is never mutated.
+"""
+from __future__ import annotations
+
+import copy
+import math
+
+import xpsfit
+
+#: the table's editable quantities
+FIELDS = ("position", "fwhm", "area", "window_lo", "window_hi", "fwhm_lo", "fwhm_hi", "fixed")
+
+LINESHAPES = ["pseudo_voigt", "gl_product", "gl_sum", "voigt", "doniach_sunjic", "la"]
+BACKGROUNDS = ["shirley", "shirley_active", "tougaard", "linear", "none"]
+
+# A "fixed" position is a window this narrow: lmfit refuses min == max, and 1 µeV is far below
+# any energy resolution, so the value is fixed in every practical sense.
+FIXED_HALF_WIDTH = 1e-6
+
+
+def _component(recipe, species: str):
+    for c in recipe.components:
+        if c.species == species:
+            return c
+    raise xpsfit.RecipeError(f"no component {species!r} in the recipe "
+                             f"(have {', '.join(c.species for c in recipe.components)})",
+                             path=recipe.source or None, key="components")
+
+
+def is_fixed(component) -> bool:
+    lo, hi = component.window
+    return (not component.fwhm_vary) and (hi - lo) <= 4 * FIXED_HALF_WIDTH
+
+
+def edit_component(recipe, species: str, field: str, value):
+    """Return a copy of ``recipe`` with one quantity of one component changed.
+
+    Start values that leave their bounds carry the bounds along (a dragged marker moves its
+    window with it) instead of being refused; bounds that would exclude the start are refused
+    with a RecipeError naming the component.
+    """
+    if field not in FIELDS:
+        raise ValueError(f"unknown field {field!r}")
+    new = copy.deepcopy(recipe)
+    c = _component(new, species)
+    key = f"components.{species}.{field}"
+    if field == "fixed":
+        if bool(value):
+            p = float(c.position)
+            c.window = (p - FIXED_HALF_WIDTH, p + FIXED_HALF_WIDTH)
+            c.fwhm_vary = False
+        else:
+            lib_window = _library_window(new, species)
+            c.window = lib_window or (c.position - 0.5, c.position + 0.5)
+            c.fwhm_vary = True
+        return new
+    v = float(value)
+    if not math.isfinite(v):
+        raise xpsfit.RecipeError(f"{field} must be a finite number, not {value!r}", key=key)
+    lo, hi = c.window
+    flo, fhi = c.fwhm_bounds
+    if field == "position":
+        if not lo <= v <= hi:
+            d = v - c.position
+            c.window = (lo + d, hi + d)
+        c.position = v
+    elif field == "fwhm":
+        if v <= 0:
+            raise xpsfit.RecipeError(f"FWHM must be > 0, not {v}", key=key)
+        c.fwhm = v
+        c.fwhm_bounds = (min(flo, v), max(fhi, v))
+    elif field == "area":
+        if v < 0:
+            raise xpsfit.RecipeError(f"area must be ≥ 0, not {v}", key=key)
+        c.area = v
+    elif field == "window_lo":
+        if v >= c.position:
+            raise xpsfit.RecipeError(f"lower bound {v} must be below the start position "
+                                     f"{c.position}", key=key)
+        c.window = (v, hi)
+    elif field == "window_hi":
+        if v <= c.position:
+            raise xpsfit.RecipeError(f"upper bound {v} must be above the start position "
+                                     f"{c.position}", key=key)
+        c.window = (lo, v)
+    elif field == "fwhm_lo":
+        if not 0 < v <= c.fwhm:
+            raise xpsfit.RecipeError(f"lower FWHM bound {v} must be in (0, {c.fwhm}]", key=key)
+        c.fwhm_bounds = (v, fhi)
+    elif field == "fwhm_hi":
+        if v < c.fwhm:
+            raise xpsfit.RecipeError(f"upper FWHM bound {v} must be ≥ the start FWHM {c.fwhm}",
+                                     key=key)
+        c.fwhm_bounds = (flo, v)
+    return new
+
+
+def _library_window(recipe, species: str):
+    try:
+        return tuple(recipe.library.region(recipe.region).get(species).window)
+    except Exception:  # noqa: BLE001 - the library may not know the key (user component)
+        return None
+
+
+def with_range(recipe, lo: float, hi: float):
+    new = copy.deepcopy(recipe)
+    new.range = (float(min(lo, hi)), float(max(lo, hi)))
+    return new
+
+
+def with_lineshape(recipe, lineshape: str):
+    new = copy.deepcopy(recipe)
+    new.lineshape = lineshape
+    return new
+
+
+def with_background(recipe, background_type: str):
+    new = copy.deepcopy(recipe)
+    new.background.type = background_type
+    return new
+
+
+def with_species(recipe, species: list[str]):
+    """Keep the recipe's own specs for species it already has; add library defaults for new
+    ones (built through :func:`xpsfit.recipe_from_dict`, so defaults match the CLI's)."""
+    new = copy.deepcopy(recipe)
+    have = {c.species: c for c in new.components}
+    missing = [s for s in species if s not in have]
+    if missing:
+        extra = xpsfit.recipe_from_dict({"region": new.region, "library": new.library_name,
+                                         "components": [{"species": s} for s in missing]},
+                                        source="(GUI)")
+        have.update({c.species: c for c in extra.components})
+    new.components = [have[s] for s in species]
+    return new
+
+
+def new_recipe(library: str, region: str, species: list[str], lineshape: str,
+               background: str):
+    return xpsfit.recipe_from_dict({"region": region, "library": library, "lineshape": lineshape,
+                                    "background": {"type": background},
+                                    "components": [{"species": s} for s in species]},
+                                   source="(GUI)")

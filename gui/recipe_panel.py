@@ -1,0 +1,179 @@
+"""Recipe panel: library, region, species check list, line shape, background; load/save TOML.
+
+The panel only shows a Recipe and reports what the user asked for; the main window turns each
+request into an undoable recipe edit.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
+                               QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget)
+
+import xpsfit
+
+from .palette import species_colour
+from .recipe_edit import BACKGROUNDS, LINESHAPES
+
+
+class RecipePanel(QWidget):
+    libraryRegionChosen = Signal(str, str)     # library, region
+    speciesChosen = Signal(list)               # checked species keys, in list order
+    lineshapeChosen = Signal(str)
+    backgroundChosen = Signal(str)
+    loadRequested = Signal()
+    saveRequested = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._filling = False
+        self._library = None
+        box = QGroupBox()
+        form = QFormLayout()
+        self.library_combo = QComboBox()
+        self.region_combo = QComboBox()
+        self.lineshape_combo = QComboBox()
+        self.lineshape_combo.addItems(LINESHAPES)
+        self.background_combo = QComboBox()
+        self.background_combo.addItems(BACKGROUNDS)
+        form.addRow("Library", self.library_combo)
+        form.addRow("Region", self.region_combo)
+        form.addRow("Line shape", self.lineshape_combo)
+        form.addRow("Background", self.background_combo)
+        self.species_list = QListWidget()
+        self.species_list.setToolTip("check the species to fit")
+        self.source_label = QLabel("no recipe")
+        self.source_label.setWordWrap(True)
+        self.source_label.setStyleSheet("color: #555")
+        buttons = QHBoxLayout()
+        self.load_button = QPushButton("Load…")
+        self.save_button = QPushButton("Save…")
+        buttons.addWidget(self.load_button)
+        buttons.addWidget(self.save_button)
+        inner = QVBoxLayout()
+        inner.addLayout(form)
+        inner.addWidget(QLabel("Species"))
+        inner.addWidget(self.species_list, 1)
+        inner.addWidget(self.source_label)
+        inner.addLayout(buttons)
+        box.setLayout(inner)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(2, 2, 2, 2)
+        outer.addWidget(box)
+
+        self.library_combo.activated.connect(self._on_library)
+        self.region_combo.activated.connect(self._on_region)
+        self.lineshape_combo.activated.connect(
+            lambda _i: self._filling or self.lineshapeChosen.emit(self.lineshape_combo.currentText()))
+        self.background_combo.activated.connect(
+            lambda _i: self._filling or self.backgroundChosen.emit(self.background_combo.currentText()))
+        self.species_list.itemChanged.connect(self._on_species)
+        self.load_button.clicked.connect(self.loadRequested)
+        self.save_button.clicked.connect(self.saveRequested)
+        self.populate_libraries()
+
+    # --------------------------------------------------------------------------- filling
+    def populate_libraries(self) -> None:
+        self._filling = True
+        try:
+            self.library_combo.clear()
+            try:
+                names = list(xpsfit.list_libraries())
+            except Exception:  # noqa: BLE001 - libraries not installed yet: panel stays empty
+                names = []
+            self.library_combo.addItems(names)
+            self.library_combo.setCurrentIndex(-1)
+        finally:
+            self._filling = False
+
+    def _load_library(self, name: str):
+        try:
+            return xpsfit.load_library(name)
+        except Exception:  # noqa: BLE001
+            return None
+
+    def _fill_regions(self, library, current: str = "") -> None:
+        self.region_combo.clear()
+        if library is None:
+            return
+        names = [r.name for r in library.regions.values()]
+        self.region_combo.addItems(names)
+        key = xpsfit.region_key(current)
+        for i, n in enumerate(names):
+            if xpsfit.region_key(n) == key:
+                self.region_combo.setCurrentIndex(i)
+                break
+        else:
+            self.region_combo.setCurrentIndex(-1)
+
+    def _fill_species(self, region_def, checked: list[str]) -> None:
+        self.species_list.clear()
+        keys = list(region_def.species) if region_def is not None else []
+        # species in the recipe but not in the library still get a row (user components)
+        keys += [k for k in checked if k not in keys]
+        for key in keys:
+            sd = region_def.species.get(key) if region_def is not None else None
+            text = f"{sd.label}  ({key}, {sd.position:.1f} eV)" if sd is not None else key
+            item = QListWidgetItem(text)
+            item.setData(Qt.UserRole, key)
+            item.setFlags(Qt.ItemIsEnabled | Qt.ItemIsSelectable | Qt.ItemIsUserCheckable)
+            item.setCheckState(Qt.Checked if key in checked else Qt.Unchecked)
+            item.setForeground(QBrush(QColor(species_colour(key))))
+            if sd is not None and sd.references:
+                item.setToolTip("\n".join(r.citation for r in sd.references))
+            self.species_list.addItem(item)
+
+    def show_recipe(self, recipe) -> None:
+        """Reflect ``recipe`` (or nothing) without emitting requests."""
+        self._filling = True
+        try:
+            if recipe is None:
+                self.source_label.setText("no recipe: choose a library and region, or Load…")
+                return
+            lib = recipe.library
+            self._library = lib
+            i = self.library_combo.findText(recipe.library_name)
+            if i < 0:
+                self.library_combo.addItem(recipe.library_name)
+                i = self.library_combo.count() - 1
+            self.library_combo.setCurrentIndex(i)
+            self._fill_regions(lib, recipe.region)
+            try:
+                region_def = lib.region(recipe.region)
+            except Exception:  # noqa: BLE001
+                region_def = None
+            self._fill_species(region_def, [c.species for c in recipe.components])
+            self.lineshape_combo.setCurrentText(recipe.lineshape)
+            self.background_combo.setCurrentText(recipe.background.type)
+            self.source_label.setText(f"from {recipe.source}" if recipe.source else "edited")
+        finally:
+            self._filling = False
+
+    def checked_species(self) -> list[str]:
+        out = []
+        for i in range(self.species_list.count()):
+            item = self.species_list.item(i)
+            if item.checkState() == Qt.Checked:
+                out.append(item.data(Qt.UserRole))
+        return out
+
+    # --------------------------------------------------------------------------- requests
+    def _on_library(self, _index: int) -> None:
+        if self._filling:
+            return
+        self._library = self._load_library(self.library_combo.currentText())
+        self._filling = True
+        try:
+            self._fill_regions(self._library)
+            self.species_list.clear()
+        finally:
+            self._filling = False
+
+    def _on_region(self, _index: int) -> None:
+        if not self._filling and self.region_combo.currentText():
+            self.libraryRegionChosen.emit(self.library_combo.currentText(),
+                                          self.region_combo.currentText())
+
+    def _on_species(self, _item) -> None:
+        if not self._filling:
+            self.speciesChosen.emit(self.checked_species())

@@ -1,0 +1,223 @@
+"""The fit plot: data, envelope, filled components, background, residual panel, and the
+interactive handles (fit-range region, one position marker per component).
+
+Binding energy decreases to the right (``invertX``) in both panels; the residual panel's x axis
+is linked to the main panel.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor, QFont
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from .palette import species_colour
+
+DIM = "binding_energy"
+
+
+def _colour(hex_colour: str, alpha: int = 255) -> QColor:
+    c = QColor(hex_colour)
+    c.setAlpha(alpha)
+    return c
+
+
+class SpectrumView(QWidget):
+    """Plot of one spectrum and (optionally) its fit.
+
+    Signals carry user intent only; the main window decides what to do (undoable edits, refit).
+    """
+
+    #: species key, new position (eV) — emitted when a marker drag is released
+    markerMoved = Signal(str, float)
+    #: (lo, hi) eV — emitted when the fit-range region drag is released
+    rangeChanged = Signal(float, float)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.setBackground("w")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.graphics)
+
+        self.main = self.graphics.addPlot(row=0, col=0)
+        self.resid = self.graphics.addPlot(row=1, col=0)
+        self.graphics.ci.layout.setRowStretchFactor(0, 4)
+        self.graphics.ci.layout.setRowStretchFactor(1, 1)
+        for plot in (self.main, self.resid):
+            plot.invertX(True)
+            plot.showGrid(x=True, y=True, alpha=0.15)
+            for side in ("left", "bottom"):
+                axis = plot.getAxis(side)
+                axis.setPen("k")
+                axis.setTextPen("k")
+        self.resid.setXLink(self.main)
+        self.main.setLabel("left", "Intensity", units="counts")
+        self.main.getAxis("left").enableAutoSIPrefix(True)
+        self.resid.setLabel("left", "Resid. (σ)")
+        self.resid.setLabel("bottom", "Binding energy (eV)")
+        self.main.getAxis("bottom").setStyle(showValues=False)
+        self.resid.addLine(y=0, pen=pg.mkPen("#888888", style=Qt.DashLine))
+        self.title = ""
+
+        self.legend = self.main.addLegend(offset=(-10, 10), labelTextColor="k",
+                                          brush=pg.mkBrush(255, 255, 255, 200),
+                                          pen=pg.mkPen("#bbbbbb"))
+        self.region = pg.LinearRegionItem(orientation="vertical", movable=True,
+                                          brush=pg.mkBrush(120, 120, 220, 25),
+                                          hoverBrush=pg.mkBrush(120, 120, 220, 50))
+        self.region.setZValue(-20)
+        self.region.sigRegionChangeFinished.connect(self._on_region_finished)
+        self.markers: dict[str, pg.InfiniteLine] = {}
+        self._items: list = []          # everything drawn for the current spectrum/fit
+        self._suppress = False          # programmatic updates must not look like user drags
+        self.spectrum = None
+        self.result = None
+
+    # ----------------------------------------------------------------------------- drawing
+    def clear_plot(self) -> None:
+        for item in self._items:
+            for plot in (self.main, self.resid):
+                if item.scene() is not None and item in plot.items:
+                    plot.removeItem(item)
+        self._items.clear()
+        for line in self.markers.values():
+            self.main.removeItem(line)
+        self.markers.clear()
+        if self.region.scene() is not None:
+            self.main.removeItem(self.region)
+        self.legend.clear()
+        self.spectrum = None
+        self.result = None
+
+    def _add(self, plot, item, name: str | None = None):
+        plot.addItem(item)
+        self._items.append(item)
+        if name:
+            self.legend.addItem(item, name)
+        return item
+
+    def show_spectrum(self, spectrum, fit_range: tuple[float, float] | None = None,
+                      result=None, components=None) -> None:
+        """Draw ``spectrum`` (and ``result`` when given). ``components`` are the recipe's
+        ComponentSpecs: their start positions place the markers before any fit exists."""
+        self.clear_plot()
+        self.spectrum = spectrum
+        self.result = result
+        be = np.asarray(spectrum[DIM].values, dtype=float)
+        y = np.asarray(spectrum.values, dtype=float)
+        a = spectrum.attrs
+        title = " · ".join(str(t) for t in (a.get("region", ""), a.get("label", "")
+                                             or a.get("block_name", "")) if t)
+        self.title = title
+        self.main.setTitle(f"<span style='color:#222;font-size:11pt'>{title}</span>")
+        unit = a.get("counts_unit", "counts")
+        self.main.setLabel("left", "Intensity", units="counts/s" if unit == "counts/s" else
+                           ("" if unit == "arbitrary" else "counts"))
+        self._add(self.main, pg.PlotDataItem(be, y, pen=None, symbol="o", symbolSize=4,
+                                             symbolPen=None, symbolBrush=pg.mkBrush("#333333")),
+                  "data")
+        if result is not None:
+            self._draw_fit(result)
+        lo_hi = fit_range or (float(be[0]), float(be[-1]))
+        if result is not None and DIM in result.curves.coords:
+            fe = result.curves[DIM].values
+            lo_hi = (float(fe.min()), float(fe.max()))
+        self._suppress = True
+        try:
+            self.region.setBounds((float(be[0]), float(be[-1])))
+            self.region.setRegion(lo_hi)
+            self.main.addItem(self.region, ignoreBounds=True)
+            self._add_markers(result, components)
+        finally:
+            self._suppress = False
+        self.main.enableAutoRange()
+        self.resid.enableAutoRange()
+
+    def _draw_fit(self, result) -> None:
+        curves = result.curves
+        x = np.asarray(curves[DIM].values, dtype=float)
+        bg = np.asarray(curves["background"].values, dtype=float)
+        bg_item = pg.PlotDataItem(x, bg, pen=pg.mkPen("#555555", width=1.5, style=Qt.DashLine))
+        if "components" in curves:
+            comp = curves["components"]
+            labels = {c.species: c.label for c in result.components}
+            for species in comp["species"].values:
+                species = str(species)
+                colour = species_colour(species)
+                top = pg.PlotDataItem(x, bg + np.asarray(comp.sel(species=species).values, float),
+                                      pen=pg.mkPen(_colour(colour), width=1.2))
+                self._add(self.main, top, labels.get(species, species))
+                fill = pg.FillBetweenItem(top, bg_item, brush=pg.mkBrush(_colour(colour, 70)))
+                fill.setZValue(-10)
+                self._add(self.main, fill)
+        self._add(self.main, bg_item, "background")
+        self._add(self.main, pg.PlotDataItem(x, np.asarray(curves["envelope"].values, float),
+                                             pen=pg.mkPen("#000000", width=2)), "envelope")
+        resid = np.asarray(curves["residual"].values, dtype=float)
+        if "sigma" in curves:
+            sigma = np.asarray(curves["sigma"].values, dtype=float)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                norm = np.where(sigma > 0, resid / sigma, 0.0)
+        else:
+            norm = resid
+            self.resid.setLabel("left", "Residual")
+        self._add(self.resid, pg.PlotDataItem(x, norm, pen=pg.mkPen("#444444", width=1),
+                                              symbol="o", symbolSize=3, symbolPen=None,
+                                              symbolBrush=pg.mkBrush("#444444")))
+
+    def _add_markers(self, result, components) -> None:
+        positions: dict[str, tuple[float, str]] = {}
+        if components:
+            for c in components:
+                positions[c.species] = (float(c.position), c.label)
+        if result is not None:
+            for c in result.components:
+                if math.isfinite(c.position):
+                    positions[c.species] = (float(c.position), c.label)
+        for species, (pos, label) in positions.items():
+            colour = species_colour(species)
+            line = pg.InfiniteLine(pos=pos, angle=90, movable=True,
+                                   pen=pg.mkPen(_colour(colour), width=1.5, style=Qt.DotLine),
+                                   hoverPen=pg.mkPen(_colour(colour), width=3),
+                                   label=label, labelOpts={"position": 0.93, "color": colour,
+                                                           "fill": (255, 255, 255, 180),
+                                                           "movable": False})
+            line.setToolTip(f"{label}: drag to move the start position; the fit reruns on release")
+            line.species = species
+            line.sigPositionChangeFinished.connect(self._on_marker_finished)
+            self.main.addItem(line, ignoreBounds=True)
+            self.markers[species] = line
+
+    # ----------------------------------------------------------------------------- signals
+    def _on_marker_finished(self, line) -> None:
+        if not self._suppress:
+            self.markerMoved.emit(line.species, float(line.value()))
+
+    def _on_region_finished(self, _region) -> None:
+        if not self._suppress:
+            lo, hi = self.region.getRegion()
+            self.rangeChanged.emit(float(min(lo, hi)), float(max(lo, hi)))
+
+    def set_range_silently(self, lo: float, hi: float) -> None:
+        self._suppress = True
+        try:
+            self.region.setRegion((lo, hi))
+        finally:
+            self._suppress = False
+
+    # ----------------------------------------------------------------------------- export
+    def export_image(self, path: str) -> None:
+        """PNG (or any raster suffix) or SVG of both panels."""
+        from pyqtgraph.exporters import ImageExporter, SVGExporter
+        item = self.graphics.ci
+        if str(path).lower().endswith(".svg"):
+            SVGExporter(item).export(str(path))
+        else:
+            exporter = ImageExporter(item)
+            exporter.parameters()["width"] = max(800, int(self.graphics.width()))
+            exporter.export(str(path))
