@@ -1,12 +1,67 @@
 """Fit recipes (TOML) -> validated dataclasses.
 
-CONTRACT (other modules rely on these names; loading/validation is filled in by the recipe issue).
+One format for GUI, CLI and Python API (see docs/recipes.md)::
+
+    region = "S 2p"
+    library = "sulfide_electrolytes"
+    lineshape = "pseudo_voigt"
+    shape = {eta = 0.2}
+    range = [157.0, 171.0]
+    links = ["fwhm(S2-) = fwhm(PS4)"]
+    [background]
+    type = "shirley"
+    [[components]]
+    species = "PS4"
+    window = 0.4          # ± eV around the position, or [lo, hi]
+    fwhm = [0.6, 1.5]     # bounds, or a number to fix it
+
+Components resolve against the library: whatever the recipe gives overrides the library entry.
+Every problem is one :class:`RecipeError` line with the file, line and key path.
 """
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
-from .library import Library
+import tomli_w
+
+from .errors import FitError, LibraryError, RecipeError
+from .library import (Checker, Library, RegionDef, lineshape_names, load_library, parse_toml,
+                      read_text)
+from .links import parse_expression, parse_link, valid_quantities
+from .spectrum import DIM, region_key
+
+BACKGROUNDS = ("shirley", "shirley_active", "tougaard", "linear", "none")
+SERIES_SHARED = ("position", "fwhm", "shape", "splitting", "ratio")
+SERIES_SHIFTS = ("per_spectrum", "none")
+
+#: shape parameters per line shape when the registry is missing (the registry wins otherwise)
+_FALLBACK_SHAPE_PARAMS = {"pseudo_voigt": ("eta",), "gl_product": ("m",), "gl_sum": ("m",),
+                          "voigt": ("gamma",), "doniach_sunjic": ("alpha",),
+                          "la": ("alpha", "beta", "m")}
+
+_TOP_KEYS = ("region", "library", "lineshape", "shape", "shape_vary", "range", "background",
+             "components", "links", "priors", "charge_reference", "series", "description")
+_BACKGROUND_KEYS = ("type", "endpoints", "tol", "max_iter", "tougaard_B", "tougaard_C")
+_COMPONENT_KEYS = ("species", "label", "position", "window", "fwhm", "fwhm_start", "lineshape",
+                   "shape", "area", "splitting", "splitting_sigma", "ratio", "ratio_sigma")
+_PRIOR_KEYS = ("target", "value", "sigma")
+_CHARGE_KEYS = ("region", "species", "energy")
+_SERIES_KEYS = ("shared", "shift", "shift_bounds")
+
+
+def shape_params(lineshape: str) -> dict[str, tuple[float, float, float]]:
+    """``{name: (default, min, max)}`` of a line shape's shape parameters (registry or fallback)."""
+    try:
+        from .lineshapes import LINESHAPES
+    except ImportError:
+        return {n: (math.nan, -math.inf, math.inf)
+                for n in _FALLBACK_SHAPE_PARAMS.get(lineshape, ())}
+    shape = LINESHAPES.get(lineshape)
+    return dict(getattr(shape, "shape_params", {}) or {}) if shape is not None else {}
 
 
 @dataclass
@@ -75,19 +130,458 @@ class Recipe:
     priors: list[Prior] = field(default_factory=list)
     charge_reference: ChargeReference | None = None
     series: SeriesSpec = field(default_factory=SeriesSpec)
-    source: str = ""              # path it was loaded from (for messages)
+    source: str = field(default="", compare=False)   # path it was loaded from (for messages)
+    description: str = ""         # added: free text kept through the round trip
 
     def component(self, species: str) -> ComponentSpec:
-        raise NotImplementedError
+        """Component by species key or library alias (case-insensitive fallback)."""
+        for c in self.components:
+            if c.species == species:
+                return c
+        try:
+            key = self.library.region(self.region).get(species).key
+        except LibraryError:
+            key = None
+        for c in self.components:
+            if c.species == key or (key is None and c.species.lower() == str(species).lower()):
+                return c
+        raise RecipeError(f"no component {species!r} in the recipe; components: "
+                          f"{', '.join(c.species for c in self.components)}",
+                          path=self.source or None)
 
+    def species_map(self) -> dict[str, str]:
+        """Every accepted spelling (key and library aliases) -> canonical component key."""
+        out: dict[str, str] = {}
+        region = self.library.region(self.region)
+        for c in self.components:
+            out[c.species] = c.species
+            if c.species in region.species:
+                for alias in region.species[c.species].aliases:
+                    out.setdefault(alias, c.species)
+        return out
+
+    def link_pairs(self, spectrum: int | None = None) -> list[tuple[str, str]]:
+        """The links as ``(target parameter, lmfit expression)``."""
+        return [parse_link(t, self.species_map(), spectrum=spectrum) for t in self.links]
+
+    def prior_exprs(self, spectrum: int | None = None) -> list[tuple[str, float, float]]:
+        """The priors as ``(lmfit expression, value, sigma)``."""
+        return [(parse_expression(p.target, self.species_map(), spectrum=spectrum), p.value,
+                 p.sigma) for p in self.priors]
+
+
+# ---------------------------------------------------------------------------------------------
+# loading
 
 def load_recipe(path) -> Recipe:
-    raise NotImplementedError
+    """Read and validate a recipe file. A relative ``library`` path is taken from the recipe's
+    folder."""
+    path = Path(path)
+    text = read_text(path, RecipeError)
+    data = parse_toml(text, str(path), RecipeError)
+    return recipe_from_dict(data, source=str(path), _text=text)
 
 
-def recipe_from_dict(data: dict, *, source: str = "") -> Recipe:
-    raise NotImplementedError
+def recipe_from_dict(data: dict, *, source: str = "", _text: str = "") -> Recipe:
+    """Validate raw recipe data (as from TOML) against its library and build the Recipe."""
+    check = Checker(RecipeError, source, _text)
+    check.table(data, (), _TOP_KEYS)
+    for required in ("region", "library"):
+        if required not in data:
+            raise check.fail((), f"the recipe needs {required!r}")
+    region_name = check.string(data["region"], ("region",))
+    library_name = check.string(data["library"], ("library",))
+    library = _load_recipe_library(check, library_name, source)
+    try:
+        region = library.region(region_name)
+    except LibraryError as exc:
+        raise check.fail(("region",), exc.message) from None
+
+    shapes = lineshape_names()
+    lineshape = _lineshape(check, data.get("lineshape", "pseudo_voigt"), ("lineshape",), shapes)
+    recipe = Recipe(region=region.name, library_name=library_name, library=library,
+                    lineshape=lineshape, source=source)
+    recipe.description = check.string(data.get("description", ""), ("description",),
+                                      nonempty=False)
+    recipe.shape = _shape(check, data.get("shape", {}), ("shape",), lineshape)
+    recipe.shape_vary = check.boolean(data.get("shape_vary", False), ("shape_vary",))
+    if "range" in data:
+        recipe.range = check.pair(data["range"], ("range",), "range")
+    recipe.background = _background(check, data.get("background", {}))
+
+    raw_components = data.get("components")
+    if raw_components is None or raw_components == []:
+        raise check.fail(("components",), f"the recipe needs at least one [[components]]; "
+                                          f"species in {region.name}: {region.choices()}")
+    if not isinstance(raw_components, list):
+        raise check.fail(("components",), "components must be an array of tables "
+                                          "([[components]])")
+    for i, raw in enumerate(raw_components):
+        comp = _component(check, raw, i, region, recipe, shapes)
+        if any(c.species == comp.species for c in recipe.components):
+            raise check.fail(("components", i, "species"),
+                             f"species {comp.species} appears twice in the components")
+        recipe.components.append(comp)
+    if recipe.range is not None:
+        lo, hi = recipe.range
+        for i, c in enumerate(recipe.components):
+            if not lo <= c.position <= hi:
+                raise check.fail(("components", i, "position"),
+                                 f"{c.species} position {c.position:g} lies outside the "
+                                 f"recipe range ({lo:g}, {hi:g})")
+
+    species = recipe.species_map()
+    quantities = valid_quantities()
+    links = data.get("links", [])
+    recipe.links = check.string_list(links, ("links",))
+    targets: dict[str, int] = {}
+    for i, text in enumerate(recipe.links):
+        try:
+            target, _ = parse_link(text, species, quantities=quantities)
+        except RecipeError as exc:
+            raise check.fail(("links",), f"links[{i + 1}]: {exc.message}") from None
+        if target in targets:
+            raise check.fail(("links",), f"links[{i + 1}] {text!r} sets the same parameter as "
+                                         f"links[{targets[target] + 1}]")
+        targets[target] = i
+    recipe.priors = _priors(check, data.get("priors", []), species, quantities)
+    if "charge_reference" in data:
+        recipe.charge_reference = _charge_reference(check, data["charge_reference"], library)
+    recipe.series = _series(check, data.get("series", {}))
+    return recipe
+
+
+def _load_recipe_library(check: Checker, name: str, source: str) -> Library:
+    base = Path(source).parent if source else None
+    target: Any = name
+    if base is not None and (name.endswith(".toml") or "/" in name or "\\" in name):
+        candidate = Path(name).expanduser()
+        target = candidate if candidate.is_absolute() else base / candidate
+    try:
+        return load_library(target)
+    except LibraryError as exc:
+        if exc.path:   # the library file itself is broken: its own message says where
+            raise
+        raise check.fail(("library",), exc.message) from None
+
+
+def _lineshape(check: Checker, value: Any, parts: tuple, shapes: tuple[str, ...]) -> str:
+    name = check.string(value, parts)
+    if name not in shapes:
+        raise check.fail(parts, f"unknown line shape {name!r}; valid: {', '.join(shapes)}")
+    return name
+
+
+def _shape(check: Checker, value: Any, parts: tuple, lineshape: str) -> dict[str, float]:
+    check.table(value, parts)
+    known = shape_params(lineshape)
+    out = {}
+    for k, v in value.items():
+        if k not in known:
+            raise check.fail(parts + (k,), f"line shape {lineshape} has no shape parameter "
+                                           f"{k!r}; valid: {', '.join(known) or '(none)'}")
+        x = check.number(v, parts + (k,))
+        _, lo, hi = known[k]
+        lo = -math.inf if lo is None else float(lo)
+        hi = math.inf if hi is None else float(hi)
+        if not lo <= x <= hi:
+            raise check.fail(parts + (k,), f"{k} = {x:g} is outside ({lo:g}, {hi:g}) for "
+                                           f"{lineshape}")
+        out[k] = x
+    return out
+
+
+def _background(check: Checker, raw: Any) -> BackgroundSpec:
+    parts = ("background",)
+    check.table(raw, parts, _BACKGROUND_KEYS)
+    bg = BackgroundSpec()
+    if "type" in raw:
+        bg.type = check.string(raw["type"], parts + ("type",))
+        if bg.type not in BACKGROUNDS:
+            raise check.fail(parts + ("type",), f"unknown background {bg.type!r}; valid: "
+                                                f"{', '.join(BACKGROUNDS)}")
+    if "endpoints" in raw:
+        bg.endpoints = check.integer(raw["endpoints"], parts + ("endpoints",), minimum=1)
+    if "tol" in raw:
+        bg.tol = check.number(raw["tol"], parts + ("tol",), positive=True)
+    if "max_iter" in raw:
+        bg.max_iter = check.integer(raw["max_iter"], parts + ("max_iter",), minimum=1)
+    for k in ("tougaard_B", "tougaard_C"):
+        if k in raw:
+            setattr(bg, k, check.number(raw[k], parts + (k,), positive=True))
+    return bg
+
+
+def _component(check: Checker, raw: Any, i: int, region: RegionDef, recipe: Recipe,
+               shapes: tuple[str, ...]) -> ComponentSpec:
+    parts = ("components", i)
+    check.table(raw, parts, _COMPONENT_KEYS)
+    if "species" not in raw:
+        raise check.fail(parts, f"component {i + 1} needs 'species'; valid: {region.choices()}")
+    name = check.string(raw["species"], parts + ("species",))
+    try:
+        sp = region.get(name)
+    except LibraryError as exc:
+        raise check.fail(parts + ("species",), exc.message) from None
+    where = f"{sp.key}: "
+
+    position = sp.position
+    if "position" in raw:
+        position = check.number(raw["position"], parts + ("position",), positive=True)
+    window = sp.window
+    if "window" in raw:
+        w = raw["window"]
+        if isinstance(w, (int, float)) and not isinstance(w, bool):
+            half = check.number(w, parts + ("window",), positive=True)
+            window = (position - half, position + half)
+        else:
+            window = check.pair(w, parts + ("window",), "window")
+    if not window[0] <= position <= window[1]:
+        raise check.fail(parts + ("window",), f"{where}window ({window[0]:g}, {window[1]:g}) "
+                                              f"excludes the start position {position:g}")
+
+    fwhm_bounds, fwhm_vary = sp.fwhm, True
+    if "fwhm" in raw:
+        f = raw["fwhm"]
+        if isinstance(f, (int, float)) and not isinstance(f, bool):
+            value = check.number(f, parts + ("fwhm",), positive=True)
+            # a fixed width keeps bounds that contain it (lmfit wants min < max)
+            fwhm_bounds = (min(sp.fwhm[0], value / 2), max(sp.fwhm[1], value * 2))
+            fwhm_vary = False
+            fwhm = value
+        else:
+            fwhm_bounds = check.pair(f, parts + ("fwhm",), "fwhm bounds", positive=True)
+    if fwhm_vary:
+        fwhm = 0.5 * (fwhm_bounds[0] + fwhm_bounds[1])
+        if "fwhm_start" in raw:
+            fwhm = check.number(raw["fwhm_start"], parts + ("fwhm_start",), positive=True)
+            if not fwhm_bounds[0] <= fwhm <= fwhm_bounds[1]:
+                raise check.fail(parts + ("fwhm_start",), f"{where}fwhm_start {fwhm:g} is "
+                                 f"outside the fwhm bounds ({fwhm_bounds[0]:g}, "
+                                 f"{fwhm_bounds[1]:g})")
+    elif "fwhm_start" in raw:
+        raise check.fail(parts + ("fwhm_start",), f"{where}fwhm_start given but fwhm is fixed")
+
+    lineshape = sp.lineshape
+    if "lineshape" in raw:
+        lineshape = _lineshape(check, raw["lineshape"], parts + ("lineshape",), shapes)
+    shape = _shape(check, raw.get("shape", {}), parts + ("shape",),
+                   lineshape or recipe.lineshape)
+
+    comp = ComponentSpec(species=sp.key, label=sp.label, position=position, window=window,
+                         fwhm=fwhm, fwhm_bounds=fwhm_bounds, fwhm_vary=fwhm_vary,
+                         doublet=region.doublet, lineshape=lineshape, shape=shape)
+    if "label" in raw:
+        comp.label = check.string(raw["label"], parts + ("label",))
+    if region.doublet:
+        comp.splitting = region.splitting
+        comp.splitting_sigma = region.splitting_sigma
+        comp.ratio = region.ratio
+        comp.ratio_sigma = region.ratio_sigma
+        if "splitting" in raw:
+            comp.splitting = check.number(raw["splitting"], parts + ("splitting",),
+                                          positive=True)
+        if "ratio" in raw:
+            comp.ratio = check.number(raw["ratio"], parts + ("ratio",), positive=True)
+        for k in ("splitting_sigma", "ratio_sigma"):
+            if k in raw:
+                v = raw[k]
+                # false (or 0) makes a soft library constraint hard again
+                setattr(comp, k, None if v is False or v == 0 else
+                        check.number(v, parts + (k,), positive=True))
+    else:
+        for k in ("splitting", "ratio", "splitting_sigma", "ratio_sigma"):
+            if k in raw:
+                raise check.fail(parts + (k,), f"{where}{k!r} given but {region.name} is not "
+                                               "a doublet")
+    if "area" in raw:
+        comp.area = check.number(raw["area"], parts + ("area",), nonneg=True)
+    return comp
+
+
+def _priors(check: Checker, raw: Any, species: dict[str, str], quantities) -> list[Prior]:
+    if not isinstance(raw, list):
+        raise check.fail(("priors",), "priors must be an array of tables ([[priors]])")
+    out = []
+    for i, p in enumerate(raw):
+        parts = ("priors", i)
+        check.table(p, parts, _PRIOR_KEYS)
+        for k in _PRIOR_KEYS:
+            if k not in p:
+                raise check.fail(parts, f"a prior needs target, value and sigma; {k!r} missing")
+        target = check.string(p["target"], parts + ("target",))
+        try:
+            parse_expression(target, species, quantities=quantities)
+        except RecipeError as exc:
+            raise check.fail(parts + ("target",), exc.message) from None
+        out.append(Prior(target=target, value=check.number(p["value"], parts + ("value",)),
+                         sigma=check.number(p["sigma"], parts + ("sigma",), positive=True)))
+    return out
+
+
+def _charge_reference(check: Checker, raw: Any, library: Library) -> ChargeReference:
+    parts = ("charge_reference",)
+    check.table(raw, parts, _CHARGE_KEYS)
+    for k in _CHARGE_KEYS:
+        if k not in raw:
+            raise check.fail(parts, f"charge_reference needs region, species and energy; "
+                                    f"{k!r} missing")
+    name = check.string(raw["region"], parts + ("region",))
+    try:
+        region = library.region(name)
+        sp = region.get(check.string(raw["species"], parts + ("species",)))
+    except LibraryError as exc:
+        raise check.fail(parts, exc.message) from None
+    energy = check.number(raw["energy"], parts + ("energy",), positive=True)
+    return ChargeReference(region=region.name, species=sp.key, energy=energy)
+
+
+def _series(check: Checker, raw: Any) -> SeriesSpec:
+    parts = ("series",)
+    check.table(raw, parts, _SERIES_KEYS)
+    spec = SeriesSpec()
+    if "shared" in raw:
+        spec.shared = check.string_list(raw["shared"], parts + ("shared",))
+        for s in spec.shared:
+            if s not in SERIES_SHARED:
+                raise check.fail(parts + ("shared",), f"cannot share {s!r} across a series; "
+                                                      f"valid: {', '.join(SERIES_SHARED)}")
+    if "shift" in raw:
+        spec.shift = check.string(raw["shift"], parts + ("shift",))
+        if spec.shift not in SERIES_SHIFTS:
+            raise check.fail(parts + ("shift",), f"unknown shift mode {spec.shift!r}; valid: "
+                                                 f"{', '.join(SERIES_SHIFTS)}")
+    if "shift_bounds" in raw:
+        lo, hi = check.pair(raw["shift_bounds"], parts + ("shift_bounds",), "shift_bounds")
+        if not lo <= 0 <= hi:
+            raise check.fail(parts + ("shift_bounds",), f"shift_bounds ({lo:g}, {hi:g}) must "
+                                                        "contain 0")
+        spec.shift_bounds = (lo, hi)
+    return spec
+
+
+# ---------------------------------------------------------------------------------------------
+# writing
+
+def recipe_to_dict(recipe: Recipe) -> dict:
+    """Plain data of a recipe, fully explicit (positions, windows and widths written out), so it
+    reproduces the same fit even if the library changes later."""
+    out: dict[str, Any] = {"region": recipe.region, "library": recipe.library_name}
+    if recipe.description:
+        out["description"] = recipe.description
+    out["lineshape"] = recipe.lineshape
+    if recipe.shape:
+        out["shape"] = dict(recipe.shape)
+    out["shape_vary"] = recipe.shape_vary
+    if recipe.range is not None:
+        out["range"] = list(recipe.range)
+    if recipe.links:
+        out["links"] = list(recipe.links)
+    bg = recipe.background
+    out["background"] = {"type": bg.type, "endpoints": bg.endpoints, "tol": bg.tol,
+                         "max_iter": bg.max_iter, "tougaard_B": bg.tougaard_B,
+                         "tougaard_C": bg.tougaard_C}
+    try:
+        region = recipe.library.region(recipe.region)
+    except LibraryError:
+        region = None
+    comps = []
+    for c in recipe.components:
+        d: dict[str, Any] = {"species": c.species, "label": c.label, "position": c.position,
+                             "window": list(c.window)}
+        if c.fwhm_vary:
+            d["fwhm"] = list(c.fwhm_bounds)
+            d["fwhm_start"] = c.fwhm
+        else:
+            d["fwhm"] = c.fwhm
+        if c.doublet:
+            # sigmas are written only where they differ from the library region (false = hard)
+            d["splitting"] = c.splitting
+            if c.splitting_sigma != getattr(region, "splitting_sigma", None):
+                d["splitting_sigma"] = c.splitting_sigma if c.splitting_sigma is not None else False
+            d["ratio"] = c.ratio
+            if c.ratio_sigma != getattr(region, "ratio_sigma", None):
+                d["ratio_sigma"] = c.ratio_sigma if c.ratio_sigma is not None else False
+        if c.lineshape is not None:
+            d["lineshape"] = c.lineshape
+        if c.shape:
+            d["shape"] = dict(c.shape)
+        if c.area is not None:
+            d["area"] = c.area
+        comps.append(d)
+    out["components"] = comps
+    if recipe.priors:
+        out["priors"] = [{"target": p.target, "value": p.value, "sigma": p.sigma}
+                         for p in recipe.priors]
+    if recipe.charge_reference is not None:
+        cr = recipe.charge_reference
+        out["charge_reference"] = {"region": cr.region, "species": cr.species,
+                                   "energy": cr.energy}
+    out["series"] = {"shared": list(recipe.series.shared), "shift": recipe.series.shift,
+                     "shift_bounds": list(recipe.series.shift_bounds)}
+    return out
 
 
 def recipe_to_toml(recipe: Recipe) -> str:
-    raise NotImplementedError
+    """TOML text that loads back into an equal recipe (``load(to_toml(r)) == r``)."""
+    header = f"# xpsfit recipe: {recipe.region} with library {recipe.library_name}\n\n"
+    return header + _one_line_arrays(tomli_w.dumps(recipe_to_dict(recipe)))
+
+
+_ARRAY = re.compile(r"\[\n((?:    [^\n\[\]{}]*,\n)+)\]")
+
+
+def _one_line_arrays(text: str) -> str:
+    """tomli_w writes every array over several lines; short arrays of scalars read better on
+    one (``window = [161.2, 162.0]``)."""
+    def join(m: re.Match) -> str:
+        items = [line.strip().rstrip(",") for line in m.group(1).splitlines()]
+        one = "[" + ", ".join(items) + "]"
+        return one if len(one) <= 80 else m.group(0)
+    return _ARRAY.sub(join, text)
+
+
+# ---------------------------------------------------------------------------------------------
+# recipe vs spectrum
+
+def _spectrum_where(spectrum) -> dict:
+    a = getattr(spectrum, "attrs", {}) or {}
+    return {"path": a.get("source_file") or None, "block": a.get("block_index")}
+
+
+def check_region(recipe: Recipe, spectrum):
+    """Return the spectrum, with ``attrs["region"]`` set to the recipe's when it had none;
+    :class:`FitError` when its region differs from the recipe's."""
+    region = str(spectrum.attrs.get("region", "") or "").strip()
+    if not region:
+        out = spectrum.copy(deep=False)
+        out.attrs = dict(spectrum.attrs, region=recipe.region)
+        return out
+    if region_key(region) != region_key(recipe.region):
+        raise FitError(f"spectrum region {region!r} does not match the recipe region "
+                       f"{recipe.region!r} (recipe {recipe.source or 'in memory'})",
+                       **_spectrum_where(spectrum))
+    return spectrum
+
+
+def check_range(recipe: Recipe, spectrum, *, min_points: int = 5) -> tuple[float, float]:
+    """The fit window (lo, hi): the recipe range, which must lie inside the data (half a step
+    of tolerance at each end), or the whole data. :class:`FitError` otherwise."""
+    be = spectrum[DIM].values
+    if be.size < 2:
+        raise FitError("spectrum has fewer than 2 points", **_spectrum_where(spectrum))
+    dmin, dmax = float(be.min()), float(be.max())
+    if recipe.range is None:
+        lo, hi = dmin, dmax
+    else:
+        lo, hi = recipe.range
+        tol = 0.5 * float(abs(be[1] - be[0]))
+        if lo < dmin - tol or hi > dmax + tol:
+            raise FitError(f"recipe range ({lo:g}, {hi:g}) is not inside the data "
+                           f"({dmin:g}, {dmax:g}) eV; change 'range' in "
+                           f"{recipe.source or 'the recipe'}", **_spectrum_where(spectrum))
+    n = int(((be >= lo - 1e-9) & (be <= hi + 1e-9)).sum())
+    if n < min_points:
+        raise FitError(f"only {n} data points in the fit range ({lo:g}, {hi:g}) eV; need at "
+                       f"least {min_points}", **_spectrum_where(spectrum))
+    return lo, hi
