@@ -83,6 +83,126 @@ class FitResult:
     def success(self) -> bool:
         return bool(self.statistics.success) and not self.flags
 
+    # ---- views (plain data) -------------------------------------------------------------
+    @property
+    def correlation(self) -> np.ndarray | None:
+        """Correlation matrix over ``covariance_names`` (None without a covariance)."""
+        if self.covariance is None:
+            return None
+        c = np.asarray(self.covariance, dtype=float)
+        s = np.sqrt(np.clip(np.diag(c), 0.0, None))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return c / np.outer(s, s)
+
+    def component(self, species: str) -> ComponentResult:
+        for c in self.components:
+            if c.species == species:
+                return c
+        raise KeyError(species)
+
+    @property
+    def fractions(self) -> dict[str, float]:
+        return {c.species: c.fraction for c in self.components}
+
+    def spectrum_name(self) -> str:
+        """Short name of the fitted spectrum: ``file.vms#3`` or the label."""
+        a = self.spectrum.attrs
+        src = str(a.get("source_file", "") or "")
+        base = src.replace("\\", "/").rsplit("/", 1)[-1] if src else ""
+        if base:
+            return f"{base}#{int(a.get('block_index', 0))}"
+        return self.label or str(a.get("block_name", "")) or "spectrum"
+
+    def table_rows(self) -> list[dict]:
+        """One dict per component with the CSV columns (see :data:`TABLE_COLUMNS`)."""
+        rows = []
+        name = self.spectrum_name()
+        for c in self.components:
+            rows.append({
+                "spectrum": name, "label": self.label, "species": c.species,
+                "species_label": c.label, "area": c.area, "area_stderr": c.area_stderr,
+                "fraction": c.fraction, "fraction_stderr": c.fraction_stderr,
+                "fraction_mc_stderr": c.fraction_mc_stderr, "position": c.position,
+                "position_stderr": c.position_stderr, "fwhm": c.fwhm, "fwhm_stderr": c.fwhm_stderr,
+                "fwhm_param": c.fwhm_param, "area_in_region": c.area_in_region,
+                "lineshape": c.lineshape, "splitting": c.splitting, "ratio": c.ratio,
+                "present": "" if c.present is None else bool(c.present),
+                "redchi": self.statistics.redchi, "success": self.success,
+            })
+        return rows
+
+    def to_dataset(self) -> xr.Dataset:
+        """xarray Dataset: the curves (dim binding_energy), per-species variables with their
+        1σ (dim species) and the statistics/recipe summary as attrs."""
+        ds = self.curves.copy()
+        sp = [c.species for c in self.components]
+        ds = ds.assign_coords(species=sp)
+        for q in ("area", "fraction", "position", "fwhm"):
+            ds[q] = ("species", [getattr(c, q) for c in self.components])
+            ds[f"{q}_stderr"] = ("species", [getattr(c, f"{q}_stderr") for c in self.components])
+        ds["fraction_mc_stderr"] = ("species", [c.fraction_mc_stderr for c in self.components])
+        ds["fwhm_param"] = ("species", [c.fwhm_param for c in self.components])
+        ds["area_in_region"] = ("species", [c.area_in_region for c in self.components])
+        ds["splitting"] = ("species", [c.splitting for c in self.components])
+        ds["ratio"] = ("species", [c.ratio for c in self.components])
+        ds["label"] = ("species", [c.label for c in self.components])
+        ds["fraction"].attrs["long_name"] = f"fraction of {self.recipe.region} area"
+        ds["fwhm"].attrs["long_name"] = "true FWHM of the line shape (eV)"
+        st = self.statistics
+        ds.attrs.update({
+            "region": self.recipe.region, "lineshape": self.recipe.lineshape,
+            "background": self.recipe.background.type, "label": self.label,
+            "chisqr": st.chisqr, "redchi": st.redchi, "aic": st.aic, "bic": st.bic,
+            "ndata": st.ndata, "nvarys": st.nvarys, "nfev": st.nfev,
+            "success": int(self.success), "message": st.message, "abbe": st.abbe,
+            "prior_chisqr": st.prior_chisqr, "monte_carlo": self.monte_carlo,
+            "warnings": "\n".join(self.warnings), "flags": "\n".join(self.flags),
+            "source_file": str(self.spectrum.attrs.get("source_file", "")),
+            "block_index": int(self.spectrum.attrs.get("block_index", 0)),
+            "uncertainty": "1 sigma from the covariance (Poisson weights, scaled by "
+                           "max(1, reduced chi2) for counts), propagated with correlations",
+        })
+        return ds
+
+    def report(self) -> str:
+        """Readable text: statistics, components ± σ, parameters, warnings and flags."""
+        st = self.statistics
+        lines = [f"Fit of {self.spectrum_name()}" + (f" ({self.label})" if self.label else "")
+                 + f" — {self.recipe.region}, {self.recipe.lineshape}, "
+                 f"background {self.recipe.background.type}",
+                 f"  success: {self.success}   {st.message}",
+                 f"  chi2 = {st.chisqr:.4g}   reduced chi2 = {st.redchi:.4g}   N = {st.ndata}"
+                 f"   n_varys = {st.nvarys}   nfev = {st.nfev}",
+                 f"  AIC = {st.aic:.4g}   BIC = {st.bic:.4g}   Abbe = {st.abbe:.3f}"
+                 + (f"   prior chi2 = {st.prior_chisqr:.4g}" if st.prior_chisqr else ""),
+                 "", "  species              position (eV)      true FWHM (eV)      area"
+                 "                 fraction (%)"]
+        for c in self.components:
+            mc = (f"  [MC ± {100 * c.fraction_mc_stderr:.2f}]"
+                  if math.isfinite(c.fraction_mc_stderr) else "")
+            lines.append(f"  {c.label[:18]:<18} {c.position:9.3f} ± {c.position_stderr:<7.3f}"
+                         f" {c.fwhm:7.3f} ± {c.fwhm_stderr:<7.3f}"
+                         f" {c.area:11.5g} ± {c.area_stderr:<9.3g}"
+                         f" {100 * c.fraction:6.2f} ± {100 * c.fraction_stderr:.2f}{mc}")
+        lines += ["", "  parameters:"]
+        for p in self.parameters.values():
+            extra = f" = {p.expr}" if p.expr else ""
+            flag = "  AT BOUND" if p.at_bound else ""
+            lines.append(f"    {p.name:<26} {p.value:12.6g} ± {p.stderr:<10.3g} [{p.kind}]"
+                         f"{extra}{flag}")
+        if self.warnings:
+            lines += ["", "  warnings:"] + [f"    - {w}" for w in self.warnings]
+        if self.flags:
+            lines += ["", "  NOT TRUSTWORTHY:"] + [f"    - {f}" for f in self.flags]
+        return "\n".join(lines)
+
+
+#: columns of the single-fit CSV table, in order
+TABLE_COLUMNS = ["spectrum", "label", "species", "species_label", "area", "area_stderr",
+                 "fraction", "fraction_stderr", "fraction_mc_stderr", "position",
+                 "position_stderr", "fwhm", "fwhm_stderr", "fwhm_param", "area_in_region",
+                 "lineshape", "splitting", "ratio", "present", "redchi", "success"]
+
 
 @dataclass
 class PresenceTest:

@@ -1,0 +1,131 @@
+"""``xpsfit fit FILE... --recipe R``: fit every matching spectrum, print fractions ± σ, write
+the table / figure.
+
+Exit status: 0 when every fit succeeded, 1 when a fit was flagged not trustworthy (outputs are
+still written and the reason printed), 2 for bad input (one line on stderr, nothing written).
+
+The series options (``--series --order --onsets --bars``) plug in through :data:`EXTENSIONS`:
+a module registers ``(add_arguments(parser), wants(args) -> bool, run(spectra, recipe, args))``.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+
+from ..errors import FitError
+from ..spectrum import region_key
+
+#: hooks for other fit modes (the series engineer appends one): (add_arguments, wants, run)
+EXTENSIONS: list[tuple] = []
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("fit", help="fit spectra with a recipe",
+                              description="Fit every spectrum of FILE(s) whose region matches "
+                                          "the recipe (or the --select one).")
+    add_arguments(p)
+    for add, _wants, _run in EXTENSIONS:
+        add(p)
+    p.set_defaults(func=run)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("files", nargs="+", metavar="FILE", help="spectrum files (VAMAS, SPECS, ...)")
+    p.add_argument("--recipe", "-r", required=True, help="fit recipe (TOML)")
+    p.add_argument("--select", help="block INDEX (0-based) or REGION name to fit")
+    p.add_argument("--table", help="write a CSV table of components (one row per species)")
+    p.add_argument("--plot", help="write the fit figure (PNG/PDF); several fits get _<n> "
+                                  "before the suffix")
+    p.add_argument("--report", action="store_true", help="print the full text report per fit")
+    p.add_argument("--monte-carlo", type=int, default=0, metavar="N",
+                   help="N Monte Carlo refits (model + Poisson noise) for a second σ")
+    p.add_argument("--seed", type=int, default=0, help="random seed for --monte-carlo")
+
+
+def run(args) -> int:
+    from ..recipe import load_recipe
+    recipe = load_recipe(args.recipe)
+    spectra = collect_spectra(args.files, recipe, args.select)
+    for _add, wants, run_ext in EXTENSIONS:
+        if wants(args):
+            return int(run_ext(spectra, recipe, args) or 0)
+    results = fit_all(spectra, recipe, args)
+    write_outputs(results, args)
+    return 0 if all(r.success for r in results) else 1
+
+
+def collect_spectra(files, recipe, select: str | None) -> list:
+    """Spectra of the files in command-line order (blocks in file order) that match the
+    recipe's region, or the --select block index / region."""
+    from ..io import read
+    out, seen_regions = [], []
+    want_index = None
+    want_region = region_key(recipe.region)
+    if select is not None:
+        if select.strip().lstrip("-").isdigit():
+            want_index = int(select)
+        else:
+            want_region = region_key(select)
+    for f in files:
+        spectra = read(f)
+        for i, s in enumerate(spectra):
+            idx = int(s.attrs.get("block_index", i))
+            seen_regions.append(str(s.attrs.get("region", "")))
+            if want_index is not None:
+                if idx == want_index:
+                    out.append(s)
+            elif region_key(s.attrs.get("region", "")) == want_region:
+                out.append(s)
+    if not out:
+        what = f"block {want_index}" if want_index is not None else \
+            f"region {select or recipe.region!r}"
+        found = ", ".join(sorted({r for r in seen_regions if r})) or "none"
+        raise FitError(f"no spectrum matches {what} (regions found: {found})",
+                       path=files[0] if len(files) == 1 else None)
+    return out
+
+
+def fit_all(spectra, recipe, args) -> list:
+    from ..fit import fit
+    results = []
+    for s in spectra:
+        r = fit(s, recipe, monte_carlo=args.monte_carlo, seed=args.seed)
+        results.append(r)
+        print(summary_line(r))
+        if args.report:
+            print(r.report())
+            print()
+    return results
+
+
+def summary_line(result) -> str:
+    parts = []
+    for c in result.components:
+        mc = f" (MC ± {100 * c.fraction_mc_stderr:.1f})" if math.isfinite(
+            c.fraction_mc_stderr) else ""
+        parts.append(f"{c.label} {100 * c.fraction:.1f} ± {100 * c.fraction_stderr:.1f}%{mc}")
+    name = result.spectrum_name() + (f" [{result.label}]" if result.label else "")
+    status = "" if result.success else "  NOT TRUSTWORTHY: " + "; ".join(result.flags)
+    return (f"{name}: " + ", ".join(parts)
+            + f"  (reduced chi2 {result.statistics.redchi:.3g}){status}")
+
+
+def plot_paths(path: str, n: int) -> list[Path]:
+    p = Path(path)
+    if n == 1:
+        return [p]
+    return [p.with_name(f"{p.stem}_{k}{p.suffix}") for k in range(n)]
+
+
+def write_outputs(results, args) -> None:
+    if args.table:
+        from ..export.tables import write_table
+        write_table(results, args.table)
+        print(f"table: {args.table}", file=sys.stderr)
+    if args.plot:
+        from ..plots import save_fit_figure
+        for r, path in zip(results, plot_paths(args.plot, len(results))):
+            save_fit_figure(r, path)
+            print(f"figure: {path}", file=sys.stderr)
