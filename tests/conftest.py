@@ -6,9 +6,7 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-ROOT = Path(__file__).resolve().parent.parent
-REAL = ROOT.parent / "shared" / "real_spectra"
-EXAMPLES = ROOT / "example_spectra"
+from realdata import EXAMPLES, REAL, ROOT, real_file  # noqa: F401  (re-exported for old imports)
 
 
 @pytest.fixture
@@ -18,9 +16,3 @@ def real_dir() -> Path:
         pytest.skip(f"real spectra folder {REAL} is absent (it lives beside the repo in ../shared)")
     return REAL
 
-
-def real_file(rel: str) -> Path:
-    path = REAL / rel
-    if not path.is_file():
-        pytest.skip(f"real spectrum {path} is absent (../shared/real_spectra not mounted)")
-    return path

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import real_file
+from realdata import real_file
 from xpsfit.errors import FileFormatError, UnsupportedFormatError
 from xpsfit.io import casa, vamas
 
