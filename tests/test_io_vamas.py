@@ -361,6 +361,16 @@ def test_counts_per_second_without_scans_stays_a_rate(tmp_path):
     np.testing.assert_array_equal(s.values, b["values"][::-1])
 
 
+def test_missing_excitation_energy_needs_one_from_the_caller(tmp_path):
+    path = _write(tmp_path, _vamas([_block(0, hv=1e37), _block(1, hv=1253.6)]))
+    with pytest.raises(FileFormatError, match="no excitation energy") as info:
+        vamas.read(path)
+    assert info.value.block == 0
+    first, second = vamas.read(path, excitation_energy=1486.6)
+    assert first.attrs["excitation_energy"] == 1486.6
+    assert second.attrs["excitation_energy"] == 1253.6  # the file's own value wins
+
+
 def test_non_xps_blocks_are_skipped(tmp_path):
     blocks = [_block(0, technique="AES diff"), _block(1), _block(2, technique="ELS")]
     spectra = vamas.read(_write(tmp_path, _vamas(blocks)))

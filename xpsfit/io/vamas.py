@@ -532,14 +532,15 @@ def _check_end(cur: _Cursor) -> None:
                             f"{line[:40]!r} (wrong value count?)", line=cur.pos)
 
 
-def read(path: str | Path, *, progress: Progress | None = None, **options: Any
-         ) -> list[xr.DataArray]:
+def read(path: str | Path, *, progress: Progress | None = None,
+         excitation_energy: float | None = None, **options: Any) -> list[xr.DataArray]:
     """Read every XPS/UPS block of a VAMAS file as a Spectrum (see ``xpsfit.spectrum``).
 
     Other techniques (AES, SIMS, ...) are skipped; a file with none of XPS/UPS raises
     :class:`UnsupportedFormatError`. ``progress(done, total, message)`` is called per block and
-    may return True to cancel. Unknown ``options`` are ignored (the registry passes the same
-    options to every reader)."""
+    may return True to cancel. ``excitation_energy`` is used only for blocks that state none
+    (1e37); a block's own hν always wins. Other ``options`` are ignored (the registry passes
+    the same options to every reader)."""
     p = Path(path)
     spath = str(path)
     try:
@@ -557,6 +558,8 @@ def read(path: str | Path, *, progress: Progress | None = None, **options: Any
         cur.block = i
         b = _read_block(cur, h, i, first)
         first = first or b
+        if not math.isfinite(b.excitation_energy) and excitation_energy is not None:
+            b.excitation_energy = float(excitation_energy)
         if b.technique.upper() in _READ_TECHNIQUES:
             spectra.append(_to_spectrum(b, h, spath))
         else:
