@@ -5,13 +5,26 @@ from __future__ import annotations
 import math
 import shutil
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import xpsfit.io as io
 from xpsfit.errors import FileFormatError, UnsupportedFormatError
-from conftest import real_file
+
+
+@pytest.fixture
+def real_file(real_dir):
+    """``real_file("lg4x-v2/C1s_sample.csv")`` -> path in the shared real spectra; skips with a
+    reason when that file is absent (a fixture, not an import of conftest, because
+    tests/gui has a conftest module of its own)."""
+    def get(rel: str) -> Path:
+        path = real_dir / rel
+        if not path.is_file():
+            pytest.skip(f"real spectrum {path} is absent")
+        return path
+    return get
 
 # (file, format, [(region, points, BE min, BE max)], hν, original axis, counts unit)
 REAL = [
@@ -54,7 +67,7 @@ REAL = [
 
 
 @pytest.mark.parametrize("rel,fmt,regions,hv,axis,unit", REAL, ids=[r[0] for r in REAL])
-def test_real_file_matches_manifest(rel, fmt, regions, hv, axis, unit):
+def test_real_file_matches_manifest(rel, fmt, regions, hv, axis, unit, real_file):
     path = real_file(rel)
     assert io.detect_format(path) == fmt
     spectra = io.read(path)
@@ -78,7 +91,7 @@ def test_real_file_matches_manifest(rel, fmt, regions, hv, axis, unit):
 # ---------------------------------------------------------------- SPECS .xy
 
 
-def test_specs_xy_counts_per_second_become_counts():
+def test_specs_xy_counts_per_second_become_counts(real_file):
     s = io.read(real_file("pynxtools-xps/MgFe2O4_small.xy"))[0]
     # first file row: "1350  15598.679" counts/s, dwell 0.1 s, 1 scan
     assert s.sel(binding_energy=1350.0).item() == pytest.approx(15598.679 * 0.1)
@@ -145,7 +158,7 @@ def test_specs_xy_only_fixed_energies_is_refused(tmp_path):
         io.read(_xy_file(tmp_path, [snap]))
 
 
-def test_specs_xy_truncated_is_an_error_naming_the_file(tmp_path):
+def test_specs_xy_truncated_is_an_error_naming_the_file(tmp_path, real_file):
     text = real_file("pynxtools-xps/MgFe2O4_small.xy").read_text()
     cut = tmp_path / "cut.xy"
     cut.write_text(text[: len(text) - 300])
@@ -156,7 +169,7 @@ def test_specs_xy_truncated_is_an_error_naming_the_file(tmp_path):
 # ---------------------------------------------------------------- SPECS .xml
 
 
-def test_specs_xml_channels_aligned_and_all_counts_summed():
+def test_specs_xml_channels_aligned_and_all_counts_summed(real_file):
     path = real_file("pynxtools-xps/In-situ_PBTTT_XPS_SPECS.xml")
     survey, c1s, s2p = io.read(path)
     assert s2p.attrs["scans"] == 15 and s2p.attrs["pass_energy"] == 20
@@ -182,7 +195,7 @@ def test_specs_xml_channels_aligned_and_all_counts_summed():
     assert np.ptp(peak_ke) < 0.2
 
 
-def test_specs_xml_truncated_is_an_error(tmp_path):
+def test_specs_xml_truncated_is_an_error(tmp_path, real_file):
     data = real_file("pynxtools-xps/In-situ_PBTTT_XPS_SPECS.xml").read_bytes()
     cut = tmp_path / "cut.xml"
     cut.write_bytes(data[: len(data) // 2])
@@ -207,7 +220,7 @@ def _phi_ascii(path):
     return out
 
 
-def test_phi_spe_matches_multipak_ascii_export():
+def test_phi_spe_matches_multipak_ascii_export(real_file):
     spe = real_file("jesusf10-xps-data-analysis/BN-BS-1 multiplex.spe")
     txt = real_file("jesusf10-xps-data-analysis/BN-BS-1 multiplex.txt")
     ascii_blocks = _phi_ascii(txt)
@@ -221,7 +234,7 @@ def test_phi_spe_matches_multipak_ascii_export():
 
 
 @pytest.mark.parametrize("keep", [0.5, 0.9])
-def test_phi_spe_truncated_is_an_error(tmp_path, keep):
+def test_phi_spe_truncated_is_an_error(tmp_path, keep, real_file):
     data = real_file("yadg/test0.spe").read_bytes()
     cut = tmp_path / "cut.spe"
     cut.write_bytes(data[: int(len(data) * keep)])
@@ -229,7 +242,7 @@ def test_phi_spe_truncated_is_an_error(tmp_path, keep):
         io.read(cut)
 
 
-def test_phi_depth_profile_is_refused_clearly():
+def test_phi_depth_profile_is_refused_clearly(real_file):
     with pytest.raises(FileFormatError, match="DEPTHPRO"):
         io.read(real_file("pynxtools-xps/SnO2_10nm_1.pro"))
 
@@ -265,7 +278,7 @@ def test_column_text_delimiters_header_and_ke_conversion(tmp_path):
     np.testing.assert_allclose(s["background"].values, [42.0, 42.25, 42.5])
 
 
-def test_column_text_region_option_and_axis_option():
+def test_column_text_region_option_and_axis_option(real_file):
     path = real_file("yharada-xps-peakfit/1804100005_dsp.csv")   # headerless, KE, hν 730
     assert io.read(path)[0].attrs["region"] == ""
     s = io.read(path, region="O 1s", axis="KE", excitation_energy=730)[0]
@@ -284,7 +297,7 @@ def test_column_text_garbage_row_names_the_line(tmp_path):
 # ---------------------------------------------------------------- registry and sniffing
 
 
-def test_content_decides_not_the_suffix(tmp_path):
+def test_content_decides_not_the_suffix(tmp_path, real_file):
     vms = tmp_path / "renamed.txt"
     shutil.copy(real_file("cheminfo-xps-analysis/multiplex.vms"), vms)
     if not any(n == "vamas" for n, _ in io.available_formats()):
@@ -336,7 +349,7 @@ def test_safety_net_turns_foreign_exceptions_into_file_errors(tmp_path):
         io.read(fake)
 
 
-def test_avantage_truncated_workbook(tmp_path):
+def test_avantage_truncated_workbook(tmp_path, real_file):
     data = real_file("khervefitting/Hard_carbon_Thermo.xlsx").read_bytes()
     cut = tmp_path / "cut.xlsx"
     cut.write_bytes(data[: len(data) // 2])
