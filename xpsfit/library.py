@@ -211,7 +211,8 @@ def _matches(parts: tuple, candidate: tuple[str, ...], index: dict) -> bool:
         return False
     for table, idx in want_index.items():
         if len(table) <= len(candidate) and candidate[:len(table)] == table:
-            if index.get(table) != idx:
+            # inline arrays (references = [{...}]) cannot be counted: accept the key line
+            if table in index and index[table] != idx:
                 return False
     return True
 
@@ -381,9 +382,11 @@ def _load_raw(name_or_path, base_dir: Path | None, chain: tuple[str, ...]
     here = Path(source).parent if Path(source).is_file() else None
     base, base_source, base_text = _load_raw(parent, here, chain + (source,))
     # validate the parent on its own first, so a broken parent is blamed on the parent's file
-    library_from_dict(base, source=base_source, text=base_text)
+    library_from_dict(base, source=base_source, text=base_text,
+                      default_name=Path(base_source).stem)
     merged = copy.deepcopy(base)
     merged.pop("extends", None)
+    merged.pop("name", None)   # an extension without a name is named after its own file
     for k in ("name", "description"):
         if k in data:
             merged[k] = data[k]

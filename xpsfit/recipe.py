@@ -226,7 +226,8 @@ def recipe_from_dict(data: dict, *, source: str = "", _text: str = "") -> Recipe
         lo, hi = recipe.range
         for i, c in enumerate(recipe.components):
             if not lo <= c.position <= hi:
-                raise check.fail(("components", i, "position"),
+                given = isinstance(raw_components[i], dict) and "position" in raw_components[i]
+                raise check.fail(("components", i, "position") if given else ("range",),
                                  f"{c.species} position {c.position:g} lies outside the "
                                  f"recipe range ({lo:g}, {hi:g})")
 

@@ -1,0 +1,79 @@
+"""``xpsfit recipe init|check``: write a starter recipe, or validate one and summarise it."""
+from __future__ import annotations
+
+from ..errors import RecipeError
+from ..library import load_library
+from ..recipe import BACKGROUNDS, load_recipe, recipe_from_dict, recipe_to_toml, shape_params
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("recipe", help="write a starter recipe or check one",
+                              description="Fit recipes (TOML): 'init' prints a starter recipe, "
+                                          "'check' validates one and prints a summary.")
+    sub = p.add_subparsers(dest="recipe_command", metavar="ACTION")
+    init = sub.add_parser("init", help="print a starter recipe (redirect it to a file)")
+    init.add_argument("--library", "-l", default="sulfide_electrolytes",
+                      help="library name or path (default: sulfide_electrolytes)")
+    init.add_argument("--region", "-R", required=True, help="region, e.g. 'S 2p'")
+    init.add_argument("--species", "-s", nargs="+", metavar="KEY",
+                      help="species keys or aliases (default: all species of the region)")
+    init.add_argument("--lineshape", default="pseudo_voigt", help="line shape name")
+    init.add_argument("--background", default="shirley", help=f"one of {', '.join(BACKGROUNDS)}")
+    init.set_defaults(func=run_init)
+    check = sub.add_parser("check", help="validate a recipe and print a summary")
+    check.add_argument("recipe", metavar="RECIPE", help="recipe file (TOML)")
+    check.set_defaults(func=run_check)
+    p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
+
+
+def run_init(args) -> int:
+    lib = load_library(args.library)
+    region = lib.region(args.region)
+    keys = args.species or list(region.species)
+    data = {"region": region.name, "library": args.library, "lineshape": args.lineshape,
+            "components": [{"species": k} for k in keys],
+            "background": {"type": args.background}}
+    defaults = {k: v[0] for k, v in shape_params(args.lineshape).items()
+                if v[0] == v[0]}   # NaN defaults (registry missing) are left out
+    if defaults:
+        data["shape"] = defaults
+    if region.default_range:
+        data["range"] = list(region.default_range)
+    recipe = recipe_from_dict(data, source="<recipe init>")
+    print(recipe_to_toml(recipe), end="")
+    return 0
+
+
+def run_check(args) -> int:
+    recipe = load_recipe(args.recipe)
+    region = recipe.library.region(recipe.region)
+    print(f"{args.recipe}: OK")
+    print(f"  region {recipe.region} ({'doublet' if region.doublet else 'singlet'}"
+          + (f", Δ {region.splitting:g} eV, ratio {region.ratio:g}" if region.doublet else "")
+          + f"), library {recipe.library_name}")
+    shape = ", ".join(f"{k} = {v:g}" for k, v in recipe.shape.items()) or "defaults"
+    print(f"  line shape {recipe.lineshape} ({shape}; {'fitted' if recipe.shape_vary else 'fixed'})"
+          f", background {recipe.background.type}")
+    rng = f"{recipe.range[0]:g}-{recipe.range[1]:g} eV" if recipe.range else "whole spectrum"
+    print(f"  range {rng}")
+    print(f"  {len(recipe.components)} components:")
+    for c in recipe.components:
+        fwhm = (f"{c.fwhm_bounds[0]:g}-{c.fwhm_bounds[1]:g}" if c.fwhm_vary
+                else f"{c.fwhm:g} (fixed)")
+        print(f"    {c.species:13s} {c.label:18s} start {c.position:8.2f}  window "
+              f"{c.window[0]:g}-{c.window[1]:g}  fwhm {fwhm}"
+              + (f"  shape {c.lineshape}" if c.lineshape else ""))
+    for text, (target, expr) in zip(recipe.links, recipe.link_pairs()):
+        print(f"  link   {text}    ({target} = {expr})")
+    for p in recipe.priors:
+        print(f"  prior  {p.target} = {p.value:g} ± {p.sigma:g}")
+    if recipe.charge_reference:
+        cr = recipe.charge_reference
+        print(f"  charge reference: {cr.region} {cr.species} at {cr.energy:g} eV")
+    s = recipe.series
+    print(f"  series: shared {', '.join(s.shared) or 'nothing'}; shift {s.shift} "
+          f"({s.shift_bounds[0]:g} to {s.shift_bounds[1]:g} eV)")
+    return 0
+
+
+__all__ = ["register", "run_init", "run_check", "RecipeError"]
