@@ -432,7 +432,7 @@ class Model:
         ns = self._namespace(params)
         for (label, *_), code in zip(self.priors, self._prior_code):
             try:
-                float(eval(code, ns))
+                float(eval(code, _GLOBALS, ns))
             except Exception as exc:
                 raise FitError(f"prior {label!r} cannot be evaluated: {exc}",
                                path=self.recipe.source or None, key="priors") from None
@@ -451,30 +451,49 @@ class Model:
                 q[name] = (quantity, i)
         self._qmap = q
         self.n_prior = len(self.priors)
+        self._doublet_line = np.array([self.components[i].doublet for i in self._line_comp])
+        self._prepare_jacobian()
 
     def _namespace(self, params) -> dict:
-        ns = {"__builtins__": {}, **_MATH}
-        ns.update({n: p.value for n, p in params.items()})
+        """Plain dict name -> float (from lmfit Parameters or a dict of floats)."""
+        return values_of(params)
+
+    # vector interface (the fast solver in xpsfit.fit works on the free variables directly)
+    @property
+    def var_names(self) -> list[str]:
+        return list(self._var_names)
+
+    def bounds(self, params) -> tuple[np.ndarray, np.ndarray]:
+        lo = np.array([params[n].min for n in self._var_names], dtype=float)
+        hi = np.array([params[n].max for n in self._var_names], dtype=float)
+        return lo, hi
+
+    def values_from_vector(self, theta, base: dict) -> dict:
+        """All parameter values for free-variable vector ``theta`` (links evaluated)."""
+        ns = dict(base)
+        ns.update(zip(self._var_names, theta))
+        self._eval_exprs(ns)
         return ns
 
     def unpack(self, params) -> tuple:
         """Parameter values -> (position, fwhm, area, shape, splitting, ratio, c0, k)."""
+        v = values_of(params)
         n = self.n_comp
         pos, fw, ar = np.empty(n), np.empty(n), np.empty(n)
         sp, ra = np.zeros(n), np.full(n, 0.5)
         shape: dict[str, np.ndarray] = {}
         for i, c in enumerate(self.components):
             nm = c.names
-            pos[i] = params[nm["position"]].value
-            fw[i] = params[nm["fwhm"]].value
-            ar[i] = params[nm["area"]].value
+            pos[i] = v[nm["position"]]
+            fw[i] = v[nm["fwhm"]]
+            ar[i] = v[nm["area"]]
             for s in c.shape_names:
-                shape.setdefault(s, np.full(n, np.nan))[i] = params[nm[s]].value
+                shape.setdefault(s, np.full(n, np.nan))[i] = v[nm[s]]
             if c.doublet:
-                sp[i] = params[nm["splitting"]].value
-                ra[i] = params[nm["ratio"]].value
+                sp[i] = v[nm["splitting"]]
+                ra[i] = v[nm["ratio"]]
         if self.bg_type == "shirley_active":
-            c0, k = params[bg_name("c0")].value, params[bg_name("k")].value
+            c0, k = v[bg_name("c0")], v[bg_name("k")]
         else:
             c0 = k = 0.0
         return pos, fw, ar, shape, sp, ra, c0, k
@@ -491,7 +510,7 @@ class Model:
         if not self.priors:
             return np.zeros(0)
         ns = self._namespace(params)
-        return np.array([float(eval(code, ns)) for code in self._prior_code])
+        return np.array([float(eval(code, _GLOBALS, ns)) for code in self._prior_code])
 
     def residual(self, params) -> np.ndarray:
         """Weighted residual (model − data)/σ, with soft-prior terms (value − target)/σ appended."""
@@ -513,82 +532,83 @@ class Model:
     def has_jacobian(self) -> bool:
         return self.fast
 
+    def _prepare_jacobian(self) -> None:
+        """Index maps for the vectorised Jacobian (which parameter each line derivative feeds)."""
+        names = self._names
+        row = {n: i for i, n in enumerate(names)}
+        zero = len(names)                               # index of an all-zero chain row
+        lc = self._line_comp
+        self._jq = ("position", "fwhm", "area", "eta", "splitting", "ratio")
+        idx = np.full((len(self._jq), lc.size), zero)
+        for qi, q in enumerate(self._jq):
+            for j, ci in enumerate(lc):
+                name = self.components[ci].names.get(q)
+                if name is not None:
+                    idx[qi, j] = row[name]
+        free = set(self._var_names) | set(self._expr_names)
+        needed = [any(names[i] in free for i in idx[qi] if i != zero)
+                  for qi in range(len(self._jq))]
+        self._jq_needed = np.array(needed)
+        self._jidx = idx[self._jq_needed].ravel()
+        chain = np.zeros((zero + 1, len(self._var_names)))
+        for vi, v in enumerate(self._var_names):
+            chain[row[v], vi] = 1.0
+        self._chain_static = chain
+        self._chain_row = row
+        self._bg_rows = (row.get(bg_name("c0"), zero), row.get(bg_name("k"), zero))
+
     def jacobian(self, params) -> np.ndarray:
         """Analytic Jacobian d residual / d free variables, shape (n_residuals, n_vars).
 
-        Derivatives are analytic with respect to the model quantities; links (lmfit
-        expressions) and priors are chained with a small finite difference on the expressions
-        only (no model evaluations)."""
-        n = self.n_comp
-        pos, fw, ar, shape, sp, ra, c0, k = self.unpack(params)
+        Derivatives are analytic with respect to the model quantities (all lines in one
+        broadcast expression); links (lmfit expressions) and priors are chained with a small
+        finite difference on the expressions only (no model evaluations)."""
+        vals = values_of(params)
+        pos, fw, ar, shape, sp, ra, c0, k = self.unpack(vals)
         eta = shape["eta"]
         lc = self._line_comp
         minor = self._line_minor
-        dbl = np.array([c.doublet for c in self.components])
-        wmaj = np.where(dbl, 1.0 / (1.0 + ra), 1.0)
-        wmin = ra / (1.0 + ra)
-        w = np.where(minor, wmin[lc], wmaj[lc])
+        dbl = self._doublet_line
+        r1 = 1.0 + ra[lc]
+        w = np.where(minor, ra[lc] / r1, np.where(dbl, 1.0 / r1, 1.0))
         center = pos[lc] + np.where(minor, sp[lc], 0.0)
         p, dc, dfw, de = _pv_with_derivs(self.x[None, :], center[:, None], fw[lc][:, None],
                                          eta[lc][:, None])
         amp = (ar[lc] * w)[:, None]
-        npts = self.x.size
-        # quantity rows: derivative of the peak sum w.r.t. each model parameter name
-        rows: dict[str, np.ndarray] = {}
-
-        def add(name, row):
-            if name in rows:
-                rows[name] = rows[name] + row
-            else:
-                rows[name] = row
-
-        for j in range(lc.size):
-            ci = lc[j]
-            nm = self.components[ci].names
-            add(nm["position"], amp[j] * dc[j])
-            add(nm["fwhm"], amp[j] * dfw[j])
-            add(nm["area"], w[j] * p[j])
-            add(nm["eta"], amp[j] * de[j])
-            if minor[j]:
-                add(nm["splitting"], amp[j] * dc[j])
-                r1 = 1.0 + ra[ci]
-                add(nm["ratio"], ar[ci] * p[j] / (r1 * r1))
-            elif dbl[ci]:
-                r1 = 1.0 + ra[ci]
-                add(nm["ratio"], -ar[ci] * p[j] / (r1 * r1))
-        names = list(rows)
-        dpeak = np.array([rows[nm_] for nm_ in names])
+        sign = np.where(minor, 1.0, np.where(dbl, -1.0, 0.0))
+        blocks = []
+        need = self._jq_needed
+        if need[0]:
+            blocks.append(amp * dc)
+        if need[1]:
+            blocks.append(amp * dfw)
+        if need[2]:
+            blocks.append(w[:, None] * p)
+        if need[3]:
+            blocks.append(amp * de)
+        if need[4]:
+            blocks.append(np.where(minor[:, None], amp * dc, 0.0))
+        if need[5]:
+            blocks.append((sign * ar[lc] / (r1 * r1))[:, None] * p)
+        dlines = np.concatenate(blocks, axis=0)
+        chain = self._chain_static
+        if self._expr_names:
+            chain = chain.copy()
+            for n, d in self._expr_derivs(vals).items():
+                chain[self._chain_row[n]] = d
+        m = chain[self._jidx]                        # (n_line_quantities, n_vars)
+        jac = m.T @ dlines                           # (n_vars, npts): d peak-sum / d var
         if self.static_background is None:
-            dmodel = dpeak + k * _cumtrapz(self._half_dx, dpeak, np.empty_like(dpeak))
             total = (amp * p).sum(axis=0)
-            names += [bg_name("c0"), bg_name("k")]
-            dmodel = np.vstack([dmodel, np.ones((1, npts)),
-                                _cumtrapz(self._half_dx, total, np.empty(npts))[None, :]])
-        else:
-            dmodel = dpeak
-        dmodel = dmodel * self.inv_sigma
-        # chain from model parameter names to free variables
-        chain = self._chain(params, names)           # (len(names), n_vars)
-        jac = chain.T @ dmodel                       # (n_vars, npts)
+            jac = jac + k * _cumtrapz(self._half_dx, jac, np.empty_like(jac))
+            i_c0, i_k = self._bg_rows
+            jac = jac + np.outer(chain[i_c0], np.ones(self.x.size))
+            jac = jac + np.outer(chain[i_k], _cumtrapz(self._half_dx, total, np.empty(total.size)))
+        jac = jac * self.inv_sigma
         if self.priors:
-            jp = self._prior_chain(params)           # (n_prior, n_vars)
+            jp = self._prior_chain(vals)             # (n_prior, n_vars)
             return np.hstack([jac, jp.T]).T
         return jac.T
-
-    def _chain(self, params, names) -> np.ndarray:
-        var = self._var_names
-        index = {v: i for i, v in enumerate(var)}
-        out = np.zeros((len(names), len(var)))
-        exprs = [nm for nm in names if nm in self._expr_code]
-        for r, nm in enumerate(names):
-            if nm in index:
-                out[r, index[nm]] = 1.0
-        if exprs:
-            d = self._expr_derivs(params)
-            pos = {nm: r for r, nm in enumerate(names)}
-            for nm in exprs:
-                out[pos[nm]] = d[nm]
-        return out
 
     def _expr_derivs(self, params) -> dict[str, np.ndarray]:
         """d(expression parameter)/d(free variables) by forward differences on the expressions."""
@@ -607,19 +627,19 @@ class Model:
 
     def _eval_exprs(self, ns: dict) -> None:
         for n in self._expr_order:
-            ns[n] = float(eval(self._expr_code[n], ns))
+            ns[n] = float(eval(self._expr_code[n], _GLOBALS, ns))
 
     def _prior_chain(self, params) -> np.ndarray:
         base = self._namespace(params)
         self._eval_exprs(base)
-        ref = np.array([float(eval(c, base)) for c in self._prior_code])
+        ref = np.array([float(eval(c, _GLOBALS, base)) for c in self._prior_code])
         out = np.zeros((self.n_prior, len(self._var_names)))
         for j, v in enumerate(self._var_names):
             ns = dict(base)
             h = 1e-7 * max(1.0, abs(ns[v]))
             ns[v] = ns[v] + h
             self._eval_exprs(ns)
-            val = np.array([float(eval(c, ns)) for c in self._prior_code])
+            val = np.array([float(eval(c, _GLOBALS, ns)) for c in self._prior_code])
             out[:, j] = (val - ref) / h
         sig = np.array([s for *_, s in self.priors])
         return out / sig[:, None]
@@ -628,6 +648,14 @@ class Model:
 _MATH = {n: getattr(np, n) for n in ("sqrt", "exp", "log", "log10", "sin", "cos", "tan", "abs",
                                       "arctan", "pi")}
 _MATH.update(min=min, max=max, abs=abs)
+_GLOBALS = {"__builtins__": {}, **_MATH}
+
+
+def values_of(params) -> dict:
+    """Plain dict name -> float from lmfit Parameters (a dict of floats is returned as is)."""
+    if isinstance(params, lmfit.Parameters):
+        return {n: p.value for n, p in params.items()}
+    return params
 
 
 def _topological(code: dict, expr_names: set) -> list[str]:
