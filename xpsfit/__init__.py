@@ -12,6 +12,10 @@ from .errors import (Cancelled, ExportError, FileFormatError, FitError, LibraryE
                      RecipeError, UnsupportedFormatError, XpsfitError)
 from .spectrum import DIM, make_spectrum, region_key, shift  # noqa: F401
 
+# Imported eagerly because the submodule xpsfit.fit has the function's name: once anything imports
+# the module, Python would bind ``xpsfit.fit`` to the module and hide the function.
+from .fit import fit  # noqa: E402,F401
+
 #: public name -> (module, attribute)
 _API = {
     "read": ("xpsfit.io", "read"),
@@ -22,7 +26,6 @@ _API = {
     "recipe_from_dict": ("xpsfit.recipe", "recipe_from_dict"),
     "recipe_to_toml": ("xpsfit.recipe", "recipe_to_toml"),
     "Recipe": ("xpsfit.recipe", "Recipe"),
-    "fit": ("xpsfit.fit", "fit"),
     "fit_series": ("xpsfit.series", "fit_series"),
     "FitResult": ("xpsfit.result", "FitResult"),
     "SeriesResult": ("xpsfit.result", "SeriesResult"),
@@ -35,7 +38,7 @@ _API = {
 
 __all__ = ["__version__", "DIM", "make_spectrum", "region_key", "shift", "XpsfitError",
            "FileFormatError", "UnsupportedFormatError", "LibraryError", "RecipeError", "FitError",
-           "ExportError", "Cancelled", *_API]
+           "ExportError", "Cancelled", "fit", *_API]
 
 
 def __getattr__(name: str):
