@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from conftest import ROOT
+from realdata import ROOT
 from xpsfit.cli import main as cli_main
 
 from xpsfit.errors import LibraryError

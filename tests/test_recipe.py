@@ -13,7 +13,7 @@ from xpsfit.recipe import (check_range, check_region, load_recipe, recipe_from_d
                            recipe_to_toml)
 from xpsfit.spectrum import make_spectrum
 
-from conftest import EXAMPLES, ROOT, real_file
+from realdata import EXAMPLES, ROOT, real_file
 
 BASE = textwrap.dedent("""\
     region = "S 2p"
@@ -74,6 +74,7 @@ def test_example_ranges_and_links_match_the_example_series():
     s2p, p2p = load_recipe(EXAMPLES / "s2p_sulfide.toml"), load_recipe(EXAMPLES / "p2p_sulfide.toml")
     assert s2p.range == (157.0, 171.0) and p2p.range == (127.0, 138.0)
     assert s2p.link_pairs() == [("S2m_fwhm", "PS4_fwhm")]       # lattice species share FWHM
+    assert p2p.link_pairs() == [("POx_fwhm", "P2Sx_fwhm")]      # decomposition products too
     assert s2p.prior_exprs() == [("S0_position - polysulfide_position", 0.9, 0.1)]
     assert s2p.components[0].splitting == 1.18 and p2p.components[0].splitting == 0.87
 
