@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from conftest import EXAMPLES
+from realdata import EXAMPLES
 from xpsfit.cli import main
 
 SERIES = EXAMPLES / "cnf_series.vms"

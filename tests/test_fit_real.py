@@ -3,7 +3,7 @@ import math
 
 import pytest
 
-from conftest import real_file
+from realdata import real_file
 from xpsfit.recipe import recipe_from_dict
 
 
