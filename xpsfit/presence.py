@@ -1,0 +1,178 @@
+"""Presence tests (nested-model F-test + area > 3σ), upper limits and onsets of a series.
+
+Decision rule (xps_domain.md §6.4): species ``i`` is *present* in spectrum ``j`` when
+
+1. removing it makes the fit significantly worse: with χ²₁ the spectrum's χ² with the component
+   and χ²₀ without it (its area fixed at 0, everything else of that spectrum refitted),
+   ``F = [(χ²₀ − χ²₁)/Δp] / [χ²₁/(N − p₁)]`` (Δp = 1, N = the spectrum's points, p₁ = its own
+   free parameters in the nested problem) has ``p = 1 − F_cdf(F; Δp, N − p₁) < alpha`` (0.05);
+2. and its area exceeds 3σ(area) (σ from the fit's covariance; in joint mode the joint one).
+
+Otherwise it is *not detected* and gets an upper limit on its fraction,
+``max(fraction, 0) + 3σ(fraction)``.
+
+Nested problem in joint mode: a LOCAL refit of spectrum ``j`` with the shared parameters
+(positions, widths, shape …) held at their joint values; the spectrum's own parameters (areas,
+rigid shift, background parameters, unshared quantities) are refitted, both with the component
+(χ²₁) and without it (χ²₀). Why local rather than a refit of the whole joint problem: the shared
+parameters are determined by all spectra together, so removing one component from one spectrum
+barely moves them, while a joint refit per (spectrum, species) would cost a full series fit
+each (20 joint fits for a 5 × 4 series) for the same answer; and the F statistic then compares
+two fits of the same N points with a clear parameter count. In independent/propagate modes the
+nested fit is the single-spectrum fit without the component, all its parameters free.
+
+Onset (``rule="sustained"``, the default): the first spectrum in series order from which the
+species is present in that spectrum AND every later one — a single isolated detection followed
+by non-detections does not make an onset. When a species is detected but never stays present to
+the end, the onset falls back to its first detection and the sentence says so.
+``rule="first"``: simply the first detection.
+"""
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable
+
+import lmfit
+import numpy as np
+from scipy import stats as sstats
+
+from .result import Onset, PresenceTest, SeriesResult
+
+ALPHA = 0.05
+SIGMA_RULE = 3.0
+
+
+def f_test(chi0: float, chi1: float, ndata: int, p1: int, dp: int = 1) -> tuple[float, float]:
+    """F statistic and p-value of a nested comparison (χ²₀ of the reduced model, χ²₁ of the
+    full model with p₁ free parameters, Δp fewer in the reduced one)."""
+    dof = ndata - p1
+    if dof <= 0 or dp <= 0 or not (chi1 > 0):
+        return math.nan, math.nan
+    F = max(chi0 - chi1, 0.0) / dp / (chi1 / dof)
+    return float(F), float(sstats.f.sf(F, dp, dof))
+
+
+def _local_params(state, j: int) -> lmfit.Parameters:
+    """Single-model Parameters of spectrum j for the nested problem (see module docstring)."""
+    single = state.singles[j]
+    problem = state.problem
+    if problem is None:                   # independent / propagate: the spectrum's own fit
+        return copy.deepcopy(single)
+    ns = state.values
+    out = lmfit.Parameters()
+    shift = problem.use_shift
+    if shift:
+        lo, hi = problem.recipe.series.shift_bounds
+        s = ns[problem.shift_name(j)]
+        out.add("xpsfit_shift", value=s, min=min(lo, s), max=max(hi, s), vary=j > 0)
+    for n, p in single.items():
+        joint = problem.name(n, j)
+        if n in problem.shared:
+            if shift and n in problem.position_names:
+                out.add(n, expr=f"{ns[joint]!r} + xpsfit_shift")
+            else:
+                out.add(n, value=p.value, vary=False)
+        elif p.expr:
+            out.add(n, expr=p.expr)
+        else:
+            out.add(n, value=p.value, min=p.min, max=p.max, vary=p.vary)
+    out.update_constraints()
+    return out
+
+
+def _chi2(model, params) -> float:
+    r = model.residual(params)[:model.x.size]
+    return float(r @ r)
+
+
+def _solve_local(model, params):
+    from .fit import solve
+    m = copy.copy(model)                  # prepare() caches index maps on the model
+    m.prepare(params)
+    sol = solve(m, params)
+    nfree = len(m.var_names)
+    return _chi2(m, sol.params), nfree
+
+
+def presence_tests(result: SeriesResult, state, *, alpha: float = ALPHA,
+                   progress: Callable | None = None) -> list[PresenceTest]:
+    """One :class:`PresenceTest` per spectrum × species (see the module docstring)."""
+    tests: list[PresenceTest] = []
+    n = len(result.results)
+    for j, fr in enumerate(result.results):
+        model = state.models[j]
+        base = _local_params(state, j)
+        chi1, p1 = _solve_local(model, base)
+        ndata = model.x.size
+        for c, info in zip(fr.components, model.components):
+            name = info.names["area"]
+            F = pval = math.nan
+            if name in base and not base[name].expr and base[name].vary:
+                reduced = copy.deepcopy(base)
+                reduced[name].set(value=0.0, vary=False)
+                chi0, _ = _solve_local(model, reduced)
+                F, pval = f_test(chi0, min(chi1, chi0), ndata, p1)
+            significant = math.isfinite(pval) and pval < alpha
+            big = (math.isfinite(c.area_stderr) and c.area > SIGMA_RULE * c.area_stderr)
+            present = bool(significant and big)
+            upper = math.nan
+            if not present:
+                fe = c.fraction_stderr if math.isfinite(c.fraction_stderr) else 0.0
+                upper = max(c.fraction, 0.0) + SIGMA_RULE * fe
+            tests.append(PresenceTest(series_index=j, label=result.labels[j], species=c.species,
+                                      present=present, F=F, p_value=pval, fraction=c.fraction,
+                                      fraction_stderr=c.fraction_stderr, area=c.area,
+                                      area_stderr=c.area_stderr, upper_limit=upper))
+        if progress is not None:
+            progress(j + 1, n, f"presence tests {result.labels[j]}")
+    return tests
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}" if math.isfinite(x) else "?"
+
+
+def _p(p: float) -> str:
+    if not math.isfinite(p):
+        return "nan"
+    return f"{p:.2g}" if p >= 1e-3 else f"{p:.0e}"
+
+
+def onsets(result: SeriesResult, *, rule: str = "sustained") -> list[Onset]:
+    """The onset of every species from ``result.presence`` with its sentence."""
+    out = []
+    species = [c.species for c in result.results[0].components] if result.results else []
+    for sp in species:
+        tests = sorted((t for t in result.presence if t.species == sp),
+                       key=lambda t: t.series_index)
+        flags = [t.present for t in tests]
+        first = next((k for k, f in enumerate(flags) if f), None)
+        if first is None:
+            ul = [t.upper_limit for t in tests if math.isfinite(t.upper_limit)]
+            limit = f" (fraction < {_pct(max(ul))} % at every state)" if ul else ""
+            out.append(Onset(species=sp, index=None, label=None,
+                             sentence=f"{sp}: not detected{limit}"))
+            continue
+        onset = first
+        note = ""
+        if rule == "sustained":
+            sustained = next((k for k in range(len(flags)) if all(flags[k:])), None)
+            if sustained is not None:
+                onset = sustained
+                if sustained != first:
+                    iso = ", ".join(tests[k].label for k in range(sustained) if flags[k])
+                    note = f"; isolated earlier detection at {iso}"
+            else:
+                gaps = ", ".join(t.label for t in tests[first:] if not t.present)
+                note = f"; not detected again at {gaps}"
+        t = tests[onset]
+        sentence = (f"{sp}: first detected at {t.label} (F = {t.F:.1f}, p = {_p(t.p_value)}, "
+                    f"fraction = {_pct(t.fraction)} ± {_pct(t.fraction_stderr)} %){note}")
+        out.append(Onset(species=sp, index=t.series_index, label=t.label, F=t.F,
+                         p_value=t.p_value, fraction=t.fraction,
+                         fraction_stderr=t.fraction_stderr, sentence=sentence))
+    return out
+
+
+__all__ = ["f_test", "presence_tests", "onsets", "ALPHA", "SIGMA_RULE"]
