@@ -1,0 +1,471 @@
+"""Headless batch fitting: many files, one recipe, failures reported instead of fatal.
+
+``batch(inputs, recipe, ...)`` expands files / folders (recursive) / globs, reads every file,
+fits each spectrum whose region matches the recipe (or one series per file or per sample),
+optionally over several processes, and returns a :class:`BatchResult` with the results in a
+deterministic order (input order, blocks in file order), the failures (file, block, reason) and
+what was skipped (unrelated files, other regions). Outputs (HDF5, CSV, figures) are written at
+the end, also after Ctrl-C or a cancel through ``progress`` — with what was done by then.
+
+Workers receive paths and the recipe path (or its TOML text), never big objects, and load the
+recipe with the same call as ``xpsfit fit``, so the numbers are the same as a single fit's.
+"""
+from __future__ import annotations
+
+import glob
+import math
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+import tomllib
+import types
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import Cancelled, FitError, UnsupportedFormatError, XpsfitError
+from .recipe import Recipe
+from .result import FitResult, SeriesResult
+from .spectrum import region_key
+
+__all__ = ["batch", "BatchResult", "BatchItem", "expand_inputs", "table_items", "SERIES_BY"]
+
+SERIES_BY = ("none", "file", "sample")
+Progress = Callable[[int, int, str], "bool | None"]
+
+
+@dataclass
+class BatchItem:
+    """One row of the failures or skipped table."""
+    file: str
+    block: int | None          # 0-based block index in the file; None = the whole file
+    reason: str
+    result_index: int | None = None   # a flagged result kept in ``results`` for inspection
+
+
+@dataclass
+class BatchResult:
+    results: list[FitResult | SeriesResult] = field(default_factory=list)
+    failures: list[BatchItem] = field(default_factory=list)
+    skipped: list[BatchItem] = field(default_factory=list)
+    interrupted: bool = False
+    outputs: dict[str, Path] = field(default_factory=dict)   # "out", "table", "plots" -> path
+
+    @property
+    def fitted(self) -> int:
+        """Spectra with a trustworthy result (flagged ones are kept but listed as failed)."""
+        spectra = sum(len(r.results) if isinstance(r, SeriesResult) else 1
+                      for r in self.results)
+        return spectra - sum(f.result_index is not None for f in self.failures)
+
+    @property
+    def exit_code(self) -> int:
+        """0 all fitted, 1 some failed, 2 nothing could be done (the CLI's exit status)."""
+        if self.fitted == 0:
+            return 2
+        return 1 if self.failures else 0
+
+    def summary(self) -> str:
+        text = (f"fitted {self.fitted}, failed {len(self.failures)}, "
+                f"skipped {len(self.skipped)}")
+        return text + (" (interrupted: results so far kept)" if self.interrupted else "")
+
+
+# ---------------------------------------------------------------------------------- inputs
+
+def expand_inputs(inputs: Iterable[str | os.PathLike]) -> tuple[list[Path], list[BatchItem]]:
+    """Files named, found under folders (recursively, hidden entries ignored) or matched by
+    globs (``**`` allowed), in input order without duplicates; plus a failure per input that
+    matched nothing."""
+    files: list[Path] = []
+    missing: list[BatchItem] = []
+    seen: set[Path] = set()
+
+    def add(p: Path) -> None:
+        key = p.resolve()
+        if key not in seen:
+            seen.add(key)
+            files.append(p)
+
+    for raw in inputs:
+        p = Path(raw)
+        if p.is_file():
+            add(p)
+        elif p.is_dir():
+            for f in _walk(p):
+                add(f)
+        elif glob.has_magic(str(raw)):
+            matches = sorted(glob.glob(str(raw), recursive=True))
+            for m in matches:
+                mp = Path(m)
+                for f in (_walk(mp) if mp.is_dir() else [mp]):
+                    add(f)
+            if not matches:
+                missing.append(BatchItem(str(raw), None, "pattern matched no file"))
+        else:
+            missing.append(BatchItem(str(raw), None, "no such file or folder"))
+    return files, missing
+
+
+def _walk(folder: Path) -> list[Path]:
+    out = []
+    for root, dirs, names in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        out.extend(Path(root) / n for n in sorted(names) if not n.startswith("."))
+    return out
+
+
+# ----------------------------------------------------------------------------- the work units
+
+@dataclass(frozen=True)
+class _Ref:
+    """A spectrum by reference: cheap to send to a worker."""
+    path: str
+    position: int      # index in xpsfit.io.read(path)'s list
+    block: int         # block_index attribute (what users see)
+    sample: str
+
+
+@dataclass(frozen=True)
+class _Unit:
+    index: int
+    kind: str                        # "fit" | "series"
+    refs: tuple[_Ref, ...]
+    plot_paths: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class _RecipeSpec:
+    """How a worker gets the recipe: the file (as ``xpsfit fit`` loads it) or its TOML text."""
+    path: str = ""
+    text: str = ""
+    source: str = ""
+
+
+@dataclass
+class _Outcome:
+    index: int
+    result: FitResult | SeriesResult | None = None
+    failures: list[BatchItem] = field(default_factory=list)
+
+
+def _scan(files: list[Path], recipe: Recipe) -> tuple[list[_Ref], list[BatchItem],
+                                                      list[BatchItem]]:
+    """Read every file once: matching spectra, failures (broken spectrum files) and skips
+    (files no reader recognises, spectra of other regions)."""
+    from .io import read
+    want = region_key(recipe.region)
+    refs, failures, skipped = [], [], []
+    for path in files:
+        try:
+            spectra = read(path)
+        except UnsupportedFormatError as exc:
+            skipped.append(BatchItem(str(path), None, f"not a spectrum file: {exc.message}"))
+            continue
+        except XpsfitError as exc:
+            failures.append(BatchItem(str(path), None, _reason(exc)))
+            continue
+        except Exception as exc:   # a reader bug must not stop the whole batch
+            failures.append(BatchItem(str(path), None, f"{type(exc).__name__}: {exc}"))
+            continue
+        for i, s in enumerate(spectra):
+            block = int(s.attrs.get("block_index", i))
+            region = str(s.attrs.get("region", ""))
+            if region_key(region) != want:
+                why = (f"region {region!r} is not the recipe's {recipe.region!r}" if region
+                       else "spectrum has no region name")
+                skipped.append(BatchItem(str(path), block, why))
+                continue
+            refs.append(_Ref(str(path), i, block, str(s.attrs.get("sample", ""))))
+    return refs, failures, skipped
+
+
+def _reason(exc: XpsfitError) -> str:
+    """The error's one line without the file name (the table's first column has it)."""
+    return XpsfitError(exc.message, line=exc.line, block=exc.block, key=exc.key).one_line()
+
+
+def _plot_name(ref: _Ref, region: str, used: set[str]) -> str:
+    base = f"{Path(ref.path).stem}_b{ref.block:02d}_{region_key(region)}"
+    name, k = base, 1
+    while name in used:
+        k += 1
+        name = f"{base}_{k}"
+    used.add(name)
+    return name + ".png"
+
+
+def _units(refs: list[_Ref], series_by: str, plots: Path | None, region: str) -> list[_Unit]:
+    if series_by == "none":
+        groups = [[r] for r in refs]
+    else:
+        keyed: dict[str, list[_Ref]] = {}
+        for r in refs:   # first appearance decides the order, as on the fit command line
+            key = r.path if series_by == "file" else (r.sample or f"file:{r.path}")
+            keyed.setdefault(key, []).append(r)
+        groups = list(keyed.values())
+    used: set[str] = set()
+    units = []
+    for i, g in enumerate(groups):
+        paths = tuple(str(plots / _plot_name(r, region, used)) for r in g) if plots else ()
+        units.append(_Unit(i, "fit" if series_by == "none" else "series", tuple(g), paths))
+    return units
+
+
+# ---------------------------------------------------------------------- worker side (any process)
+
+_RECIPES: dict[_RecipeSpec, Recipe] = {}
+_FILES: dict[str, list] = {}
+_FILE_CACHE = 4   # a worker usually gets consecutive blocks of one file: read it once
+
+
+def _worker_init() -> None:
+    # Ctrl-C is the parent's business: it stops handing out work and keeps what is done;
+    # a worker dying of SIGINT would break the pool and lose the fits in flight.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _recipe_for(spec: _RecipeSpec) -> Recipe:
+    if spec not in _RECIPES:
+        from .recipe import load_recipe, recipe_from_dict
+        if spec.path:
+            _RECIPES[spec] = load_recipe(spec.path)
+        else:
+            _RECIPES[spec] = recipe_from_dict(tomllib.loads(spec.text), source=spec.source)
+    return _RECIPES[spec]
+
+
+def _spectrum(ref: _Ref):
+    if ref.path not in _FILES:
+        from .io import read
+        if len(_FILES) >= _FILE_CACHE:
+            _FILES.pop(next(iter(_FILES)))
+        _FILES[ref.path] = read(ref.path)
+    return _FILES[ref.path][ref.position]
+
+
+def _trouble(result: FitResult) -> str | None:
+    if result.success:
+        return None
+    return "; ".join(result.flags) or f"fit failed: {result.statistics.message}"
+
+
+def _run_unit(unit: _Unit, spec: _RecipeSpec, recipe: Recipe | None,
+              fit_kwargs: dict[str, Any]) -> _Outcome:
+    """Fit one unit; every error becomes a failure row, never an exception."""
+    out = _Outcome(unit.index)
+    try:
+        recipe = recipe if recipe is not None else _recipe_for(spec)
+        spectra = [_spectrum(r) for r in unit.refs]
+        if unit.kind == "fit":
+            from .fit import fit
+            result = fit(spectra[0], recipe, **fit_kwargs)
+            fits = [result]
+        else:
+            result = _fit_series()(spectra, recipe)
+            fits = list(result.results)
+        out.result = result
+        for ref, fr in zip(unit.refs, fits):
+            why = _trouble(fr)
+            if why:
+                out.failures.append(BatchItem(ref.path, ref.block, why, result_index=-1))
+    except XpsfitError as exc:
+        out.failures = [BatchItem(r.path, r.block, _reason(exc)) for r in unit.refs]
+        return out
+    except Exception as exc:   # an engine bug on one spectrum must not end the batch
+        reason = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        out.failures = [BatchItem(r.path, r.block, reason) for r in unit.refs]
+        return out
+    for path, fr in zip(unit.plot_paths, fits):
+        try:
+            from .plots import save_fit_figure
+            save_fit_figure(fr, path)
+        except Exception as exc:   # a figure is a by-product; the fit itself is kept
+            out.failures.append(BatchItem(str(fr.spectrum.attrs.get("source_file", "")),
+                                          int(fr.spectrum.attrs.get("block_index", 0)),
+                                          f"figure not written: {exc}".splitlines()[0]))
+    return out
+
+
+def _fit_series():
+    try:
+        from .series import fit_series
+    except ImportError:
+        raise FitError("series fitting (series_by 'file' or 'sample') needs "
+                       "xpsfit.fit_series, which this installation does not have") from None
+    return fit_series
+
+
+# ------------------------------------------------------------------------------- the driver
+
+def batch(inputs: str | os.PathLike | Sequence[str | os.PathLike], recipe: Recipe | str | os.PathLike,
+          *, series_by: str = "none", jobs: int = 1, out: str | os.PathLike | None = None,
+          table: str | os.PathLike | None = None, plots: str | os.PathLike | None = None,
+          progress: Progress | None = None, monte_carlo: int = 0, seed: int = 0) -> BatchResult:
+    """Fit every spectrum of ``inputs`` whose region matches ``recipe``.
+
+    ``series_by``: ``"none"`` (one fit per spectrum), ``"file"`` (one series per file) or
+    ``"sample"`` (one series per sample name, across files). ``jobs`` > 1 fits in that many
+    processes. ``out`` (HDF5, one NXentry per result), ``table`` (CSV) and ``plots`` (a folder
+    of PNG fit panels) are written at the end. ``progress(done, total, message)`` is called
+    after each fit/series; returning True cancels: what is done is written, then
+    :class:`Cancelled` is raised with the partial :class:`BatchResult` as ``.partial``
+    (KeyboardInterrupt likewise carries ``.partial``).
+    """
+    if series_by not in SERIES_BY:
+        raise FitError(f"series_by must be one of {', '.join(SERIES_BY)}, not {series_by!r}")
+    jobs = int(jobs)
+    if jobs < 1:
+        raise FitError(f"jobs must be at least 1, not {jobs}")
+    if series_by != "none":
+        _fit_series()   # refuse early, before any work, when series fitting is unavailable
+    if isinstance(inputs, (str, os.PathLike)):
+        inputs = [inputs]
+    recipe_obj, spec = _resolve_recipe(recipe)
+    plots_dir = Path(plots) if plots is not None else None
+    if plots_dir is not None:
+        try:
+            plots_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise FitError(f"cannot create the plots folder: {exc.strerror or exc}",
+                           path=plots_dir) from None
+    for target in (out, table):
+        if target is not None and not Path(target).parent.is_dir():
+            raise FitError(f"folder {Path(target).parent} does not exist", path=target)
+
+    files, missing = expand_inputs(inputs)
+    refs, failures, skipped = _scan(files, recipe_obj)
+    units = _units(refs, series_by, plots_dir, recipe_obj.region)
+    fit_kwargs = {"monte_carlo": int(monte_carlo), "seed": int(seed)} if monte_carlo else {}
+
+    outcomes: dict[int, _Outcome] = {}
+    stop: BaseException | None = None
+    try:
+        if jobs == 1 or len(units) <= 1:
+            _run_serial(units, spec, recipe_obj, fit_kwargs, outcomes, progress)
+        else:
+            _run_parallel(units, spec, fit_kwargs, outcomes, progress, jobs)
+    except (KeyboardInterrupt, Cancelled) as exc:
+        stop = exc
+
+    result = BatchResult(failures=missing + failures, skipped=skipped,
+                         interrupted=stop is not None)
+    for i in sorted(outcomes):
+        o = outcomes[i]
+        if o.result is not None:
+            result.results.append(o.result)
+        for item in o.failures:
+            if item.result_index == -1:
+                item.result_index = len(result.results) - 1
+            result.failures.append(item)
+    _write_outputs(result, out, table, plots_dir)
+    if stop is not None:
+        stop.partial = result
+        raise stop
+    return result
+
+
+def _resolve_recipe(recipe) -> tuple[Recipe, _RecipeSpec]:
+    if isinstance(recipe, Recipe):
+        from .recipe import recipe_to_toml
+        return recipe, _RecipeSpec(text=recipe_to_toml(recipe), source=recipe.source)
+    spec = _RecipeSpec(path=str(recipe))
+    return _recipe_for(spec), spec
+
+
+def _tick(progress: Progress | None, done: int, total: int, unit: _Unit) -> None:
+    if progress is None:
+        return
+    ref = unit.refs[0]
+    what = f"{Path(ref.path).name}#{ref.block}" + (
+        f" (+{len(unit.refs) - 1})" if len(unit.refs) > 1 else "")
+    if progress(done, total, what):
+        raise Cancelled("batch cancelled")
+
+
+def _run_serial(units, spec, recipe, fit_kwargs, outcomes, progress) -> None:
+    for done, unit in enumerate(units, 1):
+        outcomes[unit.index] = _run_unit(unit, spec, recipe, fit_kwargs)
+        _tick(progress, done, len(units), unit)
+
+
+def _run_parallel(units, spec, fit_kwargs, outcomes, progress, jobs) -> None:
+    pool = ProcessPoolExecutor(max_workers=min(jobs, len(units)), mp_context=_mp_context(),
+                               initializer=_worker_init)
+    futures: dict[Future, _Unit] = {}
+    try:
+        for unit in units:
+            futures[pool.submit(_run_unit, unit, spec, None, fit_kwargs)] = unit
+        pending = set(futures)
+        while pending:
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in sorted(finished, key=lambda f: futures[f].index):
+                _collect(fut, futures[fut], outcomes)
+                _tick(progress, len(outcomes), len(units), futures[fut])
+    finally:
+        # on Ctrl-C / cancel: drop queued units, let running ones finish, keep their results
+        pool.shutdown(wait=True, cancel_futures=True)
+        for fut, unit in futures.items():
+            if unit.index not in outcomes and fut.done() and not fut.cancelled():
+                _collect(fut, unit, outcomes)
+
+
+def _mp_context():
+    """fork when it is safe (one thread: workers start in ~0.1 s with xpsfit already
+    imported); otherwise forkserver/spawn, because forking a process with other threads (a GUI,
+    a thread pool) can copy a held lock into the child and hang it. Spawned workers need
+    1-3 s each to import numpy/scipy/lmfit."""
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and threading.active_count() == 1 and sys.platform.startswith("linux"):
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+
+
+def _collect(fut: Future, unit: _Unit, outcomes: dict[int, _Outcome]) -> None:
+    exc = fut.exception()
+    if exc is None:
+        outcomes[unit.index] = fut.result()
+    else:   # the worker process itself died (killed, out of memory)
+        reason = f"worker failed: {type(exc).__name__}: {exc}".splitlines()[0]
+        outcomes[unit.index] = _Outcome(unit.index, None,
+                                        [BatchItem(r.path, r.block, reason) for r in unit.refs])
+
+
+def _write_outputs(result: BatchResult, out, table, plots_dir) -> None:
+    if plots_dir is not None:
+        result.outputs["plots"] = plots_dir
+    if not result.results:
+        return   # an empty results file would only hide that nothing was done
+    if out is not None:
+        from .export.hdf5 import save
+        result.outputs["out"] = save(result.results, out)
+    if table is not None:
+        from .export.tables import write_table
+        write_table(table_items(result.results), table)
+        result.outputs["table"] = Path(table)
+
+
+def table_items(results) -> list:
+    """Series that provide their own long table keep it; others contribute their fits."""
+    rows = []
+    for r in results:
+        if isinstance(r, SeriesResult) and not hasattr(r, "table_rows"):
+            rows.extend(r.results)
+        else:
+            rows.append(r)
+    return rows
+
+
+class _CallableModule(types.ModuleType):
+    """``xpsfit.batch(...)`` must call the function even after ``import xpsfit.batch`` has
+    bound the *module* to the package attribute of the same name."""
+
+    def __call__(self, *args, **kwargs):
+        return batch(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
