@@ -188,6 +188,15 @@ def test_series_round_trip(tmp_path, recipe, spectra):
     assert back.onsets[1].index is None and back.onsets[1].label is None
 
 
+def test_real_series_round_trip(tmp_path, recipe, spectra):
+    series = pytest.importorskip("xpsfit.series", reason="fit_series not available yet")
+    s = series.fit_series(spectra[:3], recipe)
+    assert s.presence and s.onsets and s.covariance is not None   # the fields really filled
+    back = hdf5.load_result(hdf5.save(s, tmp_path / "series.h5"))
+    assert_same(s, back)
+    assert [o.sentence for o in back.onsets] == [o.sentence for o in s.onsets]
+
+
 def test_series_without_statistics_and_empty_tables(tmp_path, recipe, spectra):
     s = SeriesResult([synthetic_fit(recipe, spectra[0])], ["a"], recipe, "independent")
     back = hdf5.load_result(hdf5.save(s, tmp_path / "s.h5"))

@@ -404,7 +404,8 @@ def _write_dataarray(parent: h5py.Group, name: str, da: xr.DataArray) -> h5py.Gr
                signal=values_name, axes=list(da.dims),
                xarray_name=json.dumps(da.name if da.name is None else str(da.name)),
                xarray_values=values_name, xarray_coords=json.dumps(list(da.coords)))
-    _write_variable(g, values_name, da.variable)
+    # the array's attrs go to ``metadata`` (plain names), not onto the values dataset as well
+    _write_variable(g, values_name, xr.Variable(da.dims, da.variable.values))
     for cname, coord in da.coords.items():
         dset = _write_variable(g, str(cname), coord.variable)
         if cname == "binding_energy":
