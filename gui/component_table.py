@@ -35,7 +35,9 @@ def _fmt(value: float, stderr: float = math.nan, digits: int = 3) -> str:
 
 
 def _param_name(species: str, quantity: str) -> str:
-    return xpsfit.param_name(species, quantity)
+    # naming is a contract module of the core (the engine names lmfit parameters with it)
+    from xpsfit.naming import param_name
+    return param_name(species, quantity)
 
 
 def component_warnings(result, species: str, label: str = "") -> list[str]:

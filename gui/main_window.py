@@ -629,6 +629,9 @@ class MainWindow(QMainWindow):
         except OSError as exc:
             self.report_error(f"{path}: cannot write {what}: {exc.strerror or exc}")
             return False
+        except Exception as exc:  # noqa: BLE001 - a bug while writing must not kill the app
+            self.report_error(f"{path}: cannot write {what}: {type(exc).__name__}: {exc}")
+            return False
         finally:
             if tmp.exists():
                 tmp.unlink()

@@ -110,10 +110,6 @@ class SeriesView(QWidget):
             self.plot.addItem(label)
 
     def export_image(self, path: str) -> None:
-        from pyqtgraph.exporters import ImageExporter, SVGExporter
-        if str(path).lower().endswith(".svg"):
-            SVGExporter(self.plot).export(str(path))
-        else:
-            exp = ImageExporter(self.plot)
-            exp.parameters()["width"] = max(800, int(self.plot_widget.width()))
-            exp.export(str(path))
+        """PNG (or another raster suffix) or SVG of the plot."""
+        from .image_export import export_widget
+        export_widget(self.plot_widget, str(path))

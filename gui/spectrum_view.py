@@ -158,14 +158,13 @@ class SpectrumView(QWidget):
         self._add(self.main, bg_item, "background")
         self._add(self.main, pg.PlotDataItem(x, np.asarray(curves["envelope"].values, float),
                                              pen=pg.mkPen("#000000", width=2)), "envelope")
-        resid = np.asarray(curves["residual"].values, dtype=float)
-        if "sigma" in curves:
+        resid = curves["residual"]
+        norm = np.asarray(resid.values, dtype=float)
+        # the engine stores (data − model)/σ; divide only if a core ever stores raw residuals
+        if "normalised" not in str(resid.attrs.get("long_name", "")) and "sigma" in curves:
             sigma = np.asarray(curves["sigma"].values, dtype=float)
             with np.errstate(divide="ignore", invalid="ignore"):
-                norm = np.where(sigma > 0, resid / sigma, 0.0)
-        else:
-            norm = resid
-            self.resid.setLabel("left", "Residual")
+                norm = np.where(sigma > 0, norm / sigma, 0.0)
         self._add(self.resid, pg.PlotDataItem(x, norm, pen=pg.mkPen("#444444", width=1),
                                               symbol="o", symbolSize=3, symbolPen=None,
                                               symbolBrush=pg.mkBrush("#444444")))
@@ -179,12 +178,12 @@ class SpectrumView(QWidget):
             for c in result.components:
                 if math.isfinite(c.position):
                     positions[c.species] = (float(c.position), c.label)
-        for species, (pos, label) in positions.items():
+        for k, (species, (pos, label)) in enumerate(positions.items()):
             colour = species_colour(species)
             line = pg.InfiniteLine(pos=pos, angle=90, movable=True,
                                    pen=pg.mkPen(_colour(colour), width=1.5, style=Qt.DotLine),
                                    hoverPen=pg.mkPen(_colour(colour), width=3),
-                                   label=label, labelOpts={"position": 0.93, "color": colour,
+                                   label=label, labelOpts={"position": 0.95 - 0.06 * (k % 3), "color": colour,
                                                            "fill": (255, 255, 255, 180),
                                                            "movable": False})
             line.setToolTip(f"{label}: drag to move the start position; the fit reruns on release")
@@ -212,12 +211,6 @@ class SpectrumView(QWidget):
 
     # ----------------------------------------------------------------------------- export
     def export_image(self, path: str) -> None:
-        """PNG (or any raster suffix) or SVG of both panels."""
-        from pyqtgraph.exporters import ImageExporter, SVGExporter
-        item = self.graphics.ci
-        if str(path).lower().endswith(".svg"):
-            SVGExporter(item).export(str(path))
-        else:
-            exporter = ImageExporter(item)
-            exporter.parameters()["width"] = max(800, int(self.graphics.width()))
-            exporter.export(str(path))
+        """PNG (or another raster suffix) or SVG of the plot."""
+        from .image_export import export_widget
+        export_widget(self.graphics, str(path))
