@@ -143,7 +143,10 @@ def read(path: str | os.PathLike, *, format: str | None = None, region: str | No
             path=path)
     options = {"region": region, "axis": axis, "excitation_energy": excitation_energy}
     try:
-        spectra = _call_reader(modules[name], path, options)
+        # overflow/NaN from absurd numbers is caught below by the finite-value checks of
+        # make_spectrum; numpy's RuntimeWarnings about it would only be noise
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            spectra = _call_reader(modules[name], path, options)
     except XpsfitError as exc:
         if exc.path is None:  # make sure the user learns which file failed
             raise type(exc)(exc.message, path=path, line=exc.line, block=exc.block,
@@ -152,7 +155,7 @@ def read(path: str | os.PathLike, *, format: str | None = None, region: str | No
     except (MemoryError, KeyboardInterrupt):
         raise
     except Exception as exc:  # safety net: no foreign exception type escapes a reader
-        detail = str(exc).strip() or type(exc).__name__
+        detail = (str(exc).strip() or type(exc).__name__)[:200]  # a 1 MB token stays out
         raise FileFormatError(f"cannot read as {name}: {type(exc).__name__}: {detail}",
                               path=path) from exc
     if not spectra:

@@ -52,6 +52,11 @@ def read(path, *, excitation_energy: float | None = None, **options) -> list:
             spec = _sheet(path, sheet, len(spectra), excitation_energy)
             if spec is not None:
                 spectra.append(spec)
+    except FileFormatError:
+        raise
+    except Exception as exc:  # a corrupt sheet XML inside an intact zip (openpyxl ParseError)
+        raise FileFormatError(f"broken workbook content: {type(exc).__name__}: "
+                              f"{str(exc)[:120]}", path=path) from None
     finally:
         wb.close()
     if not spectra:

@@ -79,7 +79,7 @@ def read(path, **options) -> list:
                                       line=lineno) from None
     file_type = keys.get("FileType", "SPECTRUM").upper()
     if file_type != "SPECTRUM":
-        raise FileFormatError(f"PHI file type {file_type} is not supported (only SPECTRUM; "
+        raise FileFormatError(f"PHI file type {file_type!r} is not supported (only SPECTRUM; "
                               "depth profiles and maps are not read)", path=path)
     if not regions:
         raise FileFormatError("PHI header has no SpectralRegDef line", path=path)

@@ -44,8 +44,20 @@ def _num(parent: ET.Element, name: str, default: float = math.nan) -> float:
     for tag in ("double", "ulong", "long", "float"):
         el = _named(parent, tag, name)
         if el is not None and el.text is not None:
-            return float(el.text)
+            try:
+                return float(el.text)
+            except ValueError:
+                raise FileFormatError(f"<{tag} name={name!r}> is not a number: "
+                                      f"{el.text.strip()[:40]!r}") from None
     return default
+
+
+def _int(parent: ET.Element, name: str, default: int) -> int:
+    """A count or index; NaN/inf/fractional values are a broken file, not a crash."""
+    v = _num(parent, name, default)
+    if not (math.isfinite(v) and v == int(v)):
+        raise FileFormatError(f"{name} must be an integer, not {v!r}")
+    return int(v)
 
 
 def _text(parent: ET.Element, name: str) -> str:
@@ -56,7 +68,21 @@ def _text(parent: ET.Element, name: str) -> str:
 def _numbers(seq: ET.Element | None) -> np.ndarray:
     if seq is None:
         return np.empty(0)
-    return np.array("".join(t for t in seq.itertext()).split(), dtype=float)
+    words = "".join(t for t in seq.itertext()).split()
+    try:
+        return np.array(words, dtype=float)
+    except ValueError:
+        bad = next(w for w in words if not _is_float(w))
+        raise FileFormatError(f"non-number {bad[:40]!r} in <sequence name="
+                              f"{seq.get('name')!r}>") from None
+
+
+def _is_float(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def read(path, **options) -> list:
@@ -79,7 +105,7 @@ def read(path, **options) -> list:
         for region in (regions if regions is not None else []):
             if region.get("type_name") != "RegionData":
                 continue
-            made = _region_spectra(path, group_name, region, len(spectra))
+            made = _region_spectra(path, group_name, region, len(spectra), len(data))
             if made is None:
                 skipped.append(_text(region, "name"))
             else:
@@ -90,7 +116,8 @@ def read(path, **options) -> list:
     return spectra
 
 
-def _region_spectra(path: Path, group_name: str, region: ET.Element, first_index: int):
+def _region_spectra(path: Path, group_name: str, region: ET.Element, first_index: int,
+                    file_size: int):
     name = _text(region, "name")
     rdef = _named(region, "struct", "region")
     if rdef is None:
@@ -100,18 +127,24 @@ def _region_spectra(path: Path, group_name: str, region: ET.Element, first_index
     mode = _text(scan_mode, "name") if scan_mode is not None else ""
     if mode.replace(" ", "").lower().startswith("fixedenergies"):
         return None
-    n = int(_num(rdef, "values_per_curve", 0))
-    curves = int(_num(rdef, "curves_per_scan", 1)) or 1
+    n = _int(rdef, "values_per_curve", 0)
+    curves = _int(rdef, "curves_per_scan", 1) or 1
     step = _num(rdef, "scan_delta")
     ke0 = _num(rdef, "kinetic_energy")
     pe = _num(rdef, "pass_energy")
     hv = _num(rdef, "excitation_energy")
     dwell = _num(rdef, "dwell_time")
-    head = int(_num(region, "mcd_head", 0))
-    tail = int(_num(region, "mcd_tail", 0))
+    head = _int(region, "mcd_head", 0)
+    tail = _int(region, "mcd_tail", 0)
     if n < 2 or not (math.isfinite(step) and math.isfinite(ke0)):
         raise FileFormatError(f"region {name!r}: incomplete energy definition", path=path,
                               block=first_index)
+    if min(head, tail) < 0 or curves < 0 or (n + head + tail) * curves > file_size:
+        # every value takes at least 2 bytes of text: a count claiming more than the file can
+        # hold is corrupt, and must not make us allocate grids for it
+        raise FileFormatError(f"region {name!r}: {n} points × {curves} curves (mcd head "
+                              f"{head}, tail {tail}) cannot fit in a {file_size}-byte file",
+                              path=path, block=first_index)
     shifts = [_num(d, "shift", 0.0) for d in region.iter("struct")
               if d.get("type_name") == "Detector"] or [0.0]
     shifts_ev = np.asarray(shifts) * (pe if math.isfinite(pe) else 0.0)
