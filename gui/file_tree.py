@@ -26,7 +26,8 @@ class FileTree(QTreeWidget):
         self.setSelectionMode(QAbstractItemView.ExtendedSelection)
         self.setRootIsDecorated(True)
         self.setUniformRowHeights(True)
-        self.setColumnWidth(0, 140)
+        for col, width in enumerate((150, 45, 95, 40)):
+            self.setColumnWidth(col, width)
 
     def add_file(self, file_index: int, path: Path, spectra, kind: str = "spectra") -> QTreeWidgetItem:
         top = QTreeWidgetItem([Path(path).name, "", f"{len(spectra)} "

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -39,6 +40,12 @@ class LoadedFile:
     kind: str = "spectra"               # spectra | result
     series: object | None = None        # SeriesResult loaded from HDF5
     results: list = field(default_factory=list)
+
+
+def _mentions_voltage(label: str, volt: str) -> bool:
+    """True when ``label`` already names the voltage ``volt`` ("KB 4.0 V" names "4 V")."""
+    v = float(volt.split()[0])
+    return any(float(m) == v for m in re.findall(r"(\d+(?:\.\d+)?)\s*V\b", label))
 
 
 def _accepts_progress(func) -> bool:
@@ -369,9 +376,13 @@ class MainWindow(QMainWindow):
         self.panel.show_recipe(recipe)
         refit = (self.auto_refit and recipe is not None and self.current is not None
                  and self.current in self.results)
-        self.refresh()
         if refit:
+            # the plot keeps the previous fit until the new one arrives (no double redraw)
+            self.view.move_markers(recipe.components)
+            self.table.show_components(recipe, self.results.get(self.current))
             self.fit_current()
+        else:
+            self.refresh()
 
     def _edit(self, change, text: str) -> bool:
         if self.recipe is None:
@@ -488,16 +499,19 @@ class MainWindow(QMainWindow):
             return []
 
         def order(k):
+            # spectra without a voltage (pristine, reference) first, then by voltage
             a = self.spectrum(k).attrs
             v = float(a.get("voltage", math.nan))
-            return (not math.isfinite(v), v if math.isfinite(v) else 0.0,
+            return (math.isfinite(v), v if math.isfinite(v) else 0.0,
                     str(a.get("label", "")), k)
 
         keys = sorted(keys, key=order)
         self.series_list.clear()
         for k in keys:
             region, label, volt = spectrum_caption(self.spectrum(k))
-            item = QListWidgetItem(f"{label or k} {volt}".strip() + f"  [{region}]")
+            text = label if (not volt or _mentions_voltage(label, volt)) \
+                else f"{label or k} {volt}".strip()
+            item = QListWidgetItem(f"{text}  [{region}]")
             item.setData(Qt.UserRole, k)
             self.series_list.addItem(item)
         return keys

@@ -85,8 +85,9 @@ class SeriesView(QWidget):
         self._mark_onsets(series, species, frac, x, width)
         self.plot.getAxis("bottom").setTicks([[(float(i), str(lab))
                                                for i, lab in enumerate(series.labels)]])
-        self.plot.setXRange(-0.6, n - 0.4, padding=0)
-        self.plot.setYRange(0, 115, padding=0)
+        # room on the right for the legend, above the bars for the onset marks
+        self.plot.setXRange(-0.6, n + 0.9, padding=0)
+        self.plot.setYRange(0, 122, padding=0)
         title = series.results[0].recipe.region if series.results else ""
         self.plot.setTitle(f"<span style='color:#222;font-size:11pt'>{title} composition "
                            f"({series.mode} fit)</span>")
@@ -95,18 +96,21 @@ class SeriesView(QWidget):
 
     def _mark_onsets(self, series, species, frac, x, width) -> None:
         """A ▼ above the bar where each species is first detected, in its colour."""
+        stacked: list[int] = []      # onsets already labelled per bar, to stack their labels
         for onset in series.onsets:
             if onset.index is None or onset.species not in species:
                 continue
             i = int(onset.index)
-            if not 0 <= i < len(x):
+            # present from the first spectrum on is not an onset worth marking
+            if not 0 < i < len(x):
                 continue
             colour = species_colour(onset.species)
-            self.plot.addItem(pg.ScatterPlotItem([x[i]], [104.0], symbol="t", size=14,
+            self.plot.addItem(pg.ScatterPlotItem([x[i]], [105.0], symbol="t", size=14,
                                                  brush=pg.mkBrush(colour),
                                                  pen=pg.mkPen("#000000", width=0.8)))
             label = pg.TextItem(f"{onset.species} onset", color=colour, anchor=(0.5, 1.0))
-            label.setPos(x[i], 113.0 - 3.5 * (species.index(onset.species) % 3))
+            label.setPos(x[i], 109.0 + 4.0 * (stacked.count(i)))
+            stacked.append(i)
             self.plot.addItem(label)
 
     def export_image(self, path: str) -> None:

@@ -50,7 +50,7 @@ class SpectrumView(QWidget):
         self.graphics.ci.layout.setRowStretchFactor(1, 1)
         for plot in (self.main, self.resid):
             plot.invertX(True)
-            plot.showGrid(x=True, y=True, alpha=0.15)
+            plot.showGrid(x=False, y=False)
             for side in ("left", "bottom"):
                 axis = plot.getAxis(side)
                 axis.setPen("k")
@@ -74,6 +74,7 @@ class SpectrumView(QWidget):
         self.region.sigRegionChangeFinished.connect(self._on_region_finished)
         self.markers: dict[str, pg.InfiniteLine] = {}
         self._items: list = []          # everything drawn for the current spectrum/fit
+        self._fit_items: dict = {}      # the fit's items by role, for in-place updates
         self._suppress = False          # programmatic updates must not look like user drags
         self.spectrum = None
         self.result = None
@@ -91,6 +92,7 @@ class SpectrumView(QWidget):
         if self.region.scene() is not None:
             self.main.removeItem(self.region)
         self.legend.clear()
+        self._fit_items = {}
         self.spectrum = None
         self.result = None
 
@@ -104,7 +106,18 @@ class SpectrumView(QWidget):
     def show_spectrum(self, spectrum, fit_range: tuple[float, float] | None = None,
                       result=None, components=None) -> None:
         """Draw ``spectrum`` (and ``result`` when given). ``components`` are the recipe's
-        ComponentSpecs: their start positions place the markers before any fit exists."""
+        ComponentSpecs: their start positions place the markers before any fit exists.
+
+        A new fit of the spectrum already shown, with the same species, only moves the data of
+        the existing items (no rebuild, the user's zoom is kept): that keeps a drag-release →
+        refit → redraw cycle fast."""
+        markers = self._marker_positions(result, components)
+        curves = _fit_curves(result) if result is not None else None
+        if (spectrum is self.spectrum and curves is not None and self._fit_items
+                and list(curves["species"]) == list(self._fit_items["species"])
+                and list(markers) == list(self.markers)):
+            self._update_fit(result, curves, markers)
+            return
         self.clear_plot()
         self.spectrum = spectrum
         self.result = result
@@ -121,55 +134,62 @@ class SpectrumView(QWidget):
         self._add(self.main, pg.PlotDataItem(be, y, pen=None, symbol="o", symbolSize=4,
                                              symbolPen=None, symbolBrush=pg.mkBrush("#333333")),
                   "data")
-        if result is not None:
-            self._draw_fit(result)
+        if curves is not None:
+            self._draw_fit(curves)
         lo_hi = fit_range or (float(be[0]), float(be[-1]))
-        if result is not None and DIM in result.curves.coords:
-            fe = result.curves[DIM].values
-            lo_hi = (float(fe.min()), float(fe.max()))
+        if curves is not None:
+            lo_hi = (float(curves["x"][0]), float(curves["x"][-1]))
         self._suppress = True
         try:
             self.region.setBounds((float(be[0]), float(be[-1])))
             self.region.setRegion(lo_hi)
             self.main.addItem(self.region, ignoreBounds=True)
-            self._add_markers(result, components)
+            self._add_markers(markers)
         finally:
             self._suppress = False
         self.main.enableAutoRange()
         self.resid.enableAutoRange()
 
-    def _draw_fit(self, result) -> None:
-        curves = result.curves
-        x = np.asarray(curves[DIM].values, dtype=float)
-        bg = np.asarray(curves["background"].values, dtype=float)
+    def _draw_fit(self, curves: dict) -> None:
+        x, bg = curves["x"], curves["background"]
         bg_item = pg.PlotDataItem(x, bg, pen=pg.mkPen("#555555", width=1.5, style=Qt.DashLine))
-        if "components" in curves:
-            comp = curves["components"]
-            labels = {c.species: c.label for c in result.components}
-            for species in comp["species"].values:
-                species = str(species)
-                colour = species_colour(species)
-                top = pg.PlotDataItem(x, bg + np.asarray(comp.sel(species=species).values, float),
-                                      pen=pg.mkPen(_colour(colour), width=1.2))
-                self._add(self.main, top, labels.get(species, species))
-                fill = pg.FillBetweenItem(top, bg_item, brush=pg.mkBrush(_colour(colour, 70)))
-                fill.setZValue(-10)
-                self._add(self.main, fill)
+        tops = {}
+        for species, label, comp in zip(curves["species"], curves["labels"], curves["components"]):
+            colour = species_colour(species)
+            top = pg.PlotDataItem(x, bg + comp, pen=pg.mkPen(_colour(colour), width=1.2))
+            self._add(self.main, top, label)
+            fill = pg.FillBetweenItem(top, bg_item, brush=pg.mkBrush(_colour(colour, 70)))
+            fill.setZValue(-10)
+            self._add(self.main, fill)
+            tops[species] = top
         self._add(self.main, bg_item, "background")
-        self._add(self.main, pg.PlotDataItem(x, np.asarray(curves["envelope"].values, float),
-                                             pen=pg.mkPen("#000000", width=2)), "envelope")
-        resid = curves["residual"]
-        norm = np.asarray(resid.values, dtype=float)
-        # the engine stores (data − model)/σ; divide only if a core ever stores raw residuals
-        if "normalised" not in str(resid.attrs.get("long_name", "")) and "sigma" in curves:
-            sigma = np.asarray(curves["sigma"].values, dtype=float)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                norm = np.where(sigma > 0, norm / sigma, 0.0)
-        self._add(self.resid, pg.PlotDataItem(x, norm, pen=pg.mkPen("#444444", width=1),
-                                              symbol="o", symbolSize=3, symbolPen=None,
-                                              symbolBrush=pg.mkBrush("#444444")))
+        env = self._add(self.main, pg.PlotDataItem(x, curves["envelope"],
+                                                   pen=pg.mkPen("#000000", width=2)), "envelope")
+        resid = self._add(self.resid, pg.PlotDataItem(x, curves["residual"],
+                                                      pen=pg.mkPen("#444444", width=1),
+                                                      symbol="o", symbolSize=3, symbolPen=None,
+                                                      symbolBrush=pg.mkBrush("#444444")))
+        self._fit_items = {"species": list(curves["species"]), "tops": tops,
+                           "background": bg_item, "envelope": env, "residual": resid}
 
-    def _add_markers(self, result, components) -> None:
+    def _update_fit(self, result, curves: dict, markers: dict) -> None:
+        self.result = result
+        items, x, bg = self._fit_items, curves["x"], curves["background"]
+        items["background"].setData(x, bg)
+        for species, comp in zip(curves["species"], curves["components"]):
+            items["tops"][species].setData(x, bg + comp)
+        items["envelope"].setData(x, curves["envelope"])
+        items["residual"].setData(x, curves["residual"])
+        self._suppress = True
+        try:
+            self.region.setRegion((float(x[0]), float(x[-1])))
+            for species, (pos, _label) in markers.items():
+                self.markers[species].setValue(pos)
+        finally:
+            self._suppress = False
+
+    @staticmethod
+    def _marker_positions(result, components) -> dict[str, tuple[float, str]]:
         positions: dict[str, tuple[float, str]] = {}
         if components:
             for c in components:
@@ -178,19 +198,33 @@ class SpectrumView(QWidget):
             for c in result.components:
                 if math.isfinite(c.position):
                     positions[c.species] = (float(c.position), c.label)
+        return positions
+
+    def _add_markers(self, positions: dict[str, tuple[float, str]]) -> None:
         for k, (species, (pos, label)) in enumerate(positions.items()):
             colour = species_colour(species)
+            # labels at staggered heights so close components stay readable
+            opts = {"position": 0.95 - 0.06 * (k % 3), "color": colour,
+                    "fill": (255, 255, 255, 180), "movable": False}
             line = pg.InfiniteLine(pos=pos, angle=90, movable=True,
                                    pen=pg.mkPen(_colour(colour), width=1.5, style=Qt.DotLine),
                                    hoverPen=pg.mkPen(_colour(colour), width=3),
-                                   label=label, labelOpts={"position": 0.95 - 0.06 * (k % 3), "color": colour,
-                                                           "fill": (255, 255, 255, 180),
-                                                           "movable": False})
+                                   label=label, labelOpts=opts)
             line.setToolTip(f"{label}: drag to move the start position; the fit reruns on release")
             line.species = species
             line.sigPositionChangeFinished.connect(self._on_marker_finished)
             self.main.addItem(line, ignoreBounds=True)
             self.markers[species] = line
+
+    def move_markers(self, components) -> None:
+        """Put the markers at the recipe's start positions without a redraw (before a refit)."""
+        self._suppress = True
+        try:
+            for c in components:
+                if c.species in self.markers:
+                    self.markers[c.species].setValue(float(c.position))
+        finally:
+            self._suppress = False
 
     # ----------------------------------------------------------------------------- signals
     def _on_marker_finished(self, line) -> None:
@@ -214,3 +248,23 @@ class SpectrumView(QWidget):
         """PNG (or another raster suffix) or SVG of the plot."""
         from .image_export import export_widget
         export_widget(self.graphics, str(path))
+
+
+def _fit_curves(result) -> dict:
+    """Plain arrays of a FitResult's curves (residual normalised by σ)."""
+    c = result.curves
+    x = np.asarray(c[DIM].values, dtype=float)
+    labels = {k.species: k.label for k in result.components}
+    species = [str(s) for s in c["species"].values] if "components" in c else []
+    comps = [np.asarray(c["components"].sel(species=s).values, dtype=float) for s in species]
+    resid = c["residual"]
+    norm = np.asarray(resid.values, dtype=float)
+    # the engine stores (data − model)/σ; divide only if a core ever stores raw residuals
+    if "normalised" not in str(resid.attrs.get("long_name", "")) and "sigma" in c:
+        sigma = np.asarray(c["sigma"].values, dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            norm = np.where(sigma > 0, norm / sigma, 0.0)
+    return {"x": x, "background": np.asarray(c["background"].values, dtype=float),
+            "envelope": np.asarray(c["envelope"].values, dtype=float), "residual": norm,
+            "species": species, "labels": [labels.get(s, s) for s in species],
+            "components": comps}
