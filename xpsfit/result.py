@@ -244,3 +244,18 @@ class SeriesResult:
     presence: list[PresenceTest] = field(default_factory=list)
     onsets: list[Onset] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+
+    # ---- views (added for series analysis; computed on demand, plain data) ---------------
+    def table_rows(self) -> list[dict]:
+        """Long table rows: the single-fit columns + series_index, label, present
+        (:func:`xpsfit.composition.series_rows`)."""
+        from .composition import series_rows
+        return series_rows(self)
+
+    def to_dataset(self) -> xr.Dataset:
+        """Composition, dims spectrum × species (:func:`xpsfit.composition.composition_table`)."""
+        from .composition import composition_table
+        return composition_table(self)
+
+    def onset_sentences(self) -> list[str]:
+        return [o.sentence for o in self.onsets]
