@@ -38,7 +38,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--table", help="write a CSV table of components (one row per species)")
     p.add_argument("--plot", help="write the fit figure (PNG/PDF); several fits get _<n> "
                                   "before the suffix")
-    p.add_argument("--report", action="store_true", help="print the full text report per fit")
+    p.add_argument("--report", nargs="?", const=True, default=False, metavar="PDF",
+                   help="print the full text report per fit (with --series and a PDF/PNG "
+                        "path: write the one-page series report)")
     p.add_argument("--monte-carlo", type=int, default=0, metavar="N",
                    help="N Monte Carlo refits (model + Poisson noise) for a second σ")
     p.add_argument("--seed", type=int, default=0, help="random seed for --monte-carlo")
@@ -47,6 +49,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args) -> int:
     from ..recipe import load_recipe
     recipe = load_recipe(args.recipe)
+    if isinstance(args.report, str) and Path(args.report).suffix.lower() not in (
+            ".pdf", ".png", ".svg"):          # "--report FILE.vms": the flag took a spectrum
+        args.files.append(args.report)
+        args.report = True
     spectra = collect_spectra(args.files, recipe, args.select)
     for _add, wants, run_ext in EXTENSIONS:
         if wants(args):
@@ -129,3 +135,11 @@ def write_outputs(results, args) -> None:
         for r, path in zip(results, plot_paths(args.plot, len(results))):
             save_fit_figure(r, path)
             print(f"figure: {path}", file=sys.stderr)
+
+
+def _register_series() -> None:
+    from . import fit_series
+    EXTENSIONS.append((fit_series.add_arguments, fit_series.wants, fit_series.run))
+
+
+_register_series()

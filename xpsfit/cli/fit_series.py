@@ -1,0 +1,81 @@
+"""The ``--series`` options of ``xpsfit fit`` (plugged in through ``cli.fit.EXTENSIONS``)::
+
+    xpsfit fit FILES... --recipe R --series [--mode joint|propagate|independent]
+        [--order "pristine,3.6 V,..." | --order-by label|voltage] [--labels "a,b,..."]
+        --table t.csv --onsets onsets.csv --plot fits.png --bars bars.png --report report.pdf
+
+Without ``--order`` the series is in command-line order (files as given, blocks in file order),
+keeping only the spectra of the recipe's region. Onset sentences are printed. Everything is
+fitted before anything is written, so bad input leaves no output file behind.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("series (one joint fit across states, presence tests, onsets)")
+    g.add_argument("--series", action="store_true",
+                   help="fit all matching spectra as one series (default mode: joint)")
+    g.add_argument("--mode", choices=("joint", "propagate", "independent"), default="joint",
+                   help="series fit mode (default joint)")
+    order = g.add_mutually_exclusive_group()
+    order.add_argument("--order", help="comma-separated labels in series order, "
+                                       "e.g. \"pristine,3.6 V,3.8 V\"")
+    order.add_argument("--order-by", choices=("label", "voltage"),
+                       help="sort the series by label or parsed voltage")
+    g.add_argument("--labels", help="comma-separated labels, one per spectrum in command-line "
+                                    "order (override the labels from the files)")
+    g.add_argument("--onsets", help="write onsets.csv (species, onset_label, onset_index, F, "
+                                    "p_value, ...)")
+    g.add_argument("--bars", help="write the stacked composition bars (PNG/PDF)")
+
+
+def wants(args) -> bool:
+    return bool(getattr(args, "series", False))
+
+
+def run(spectra, recipe, args) -> int:
+    from ..errors import FitError
+    from ..series import fit_series
+    from .fit import summary_line
+    if args.monte_carlo:
+        raise FitError("--monte-carlo is not available with --series (the joint covariance "
+                       "gives the σ)")
+    labels = [t.strip() for t in args.labels.split(",")] if args.labels else None
+    order = args.order if args.order else args.order_by
+    res = fit_series(spectra, recipe, order=order, labels=labels, mode=args.mode)
+    for r in res.results:
+        print(summary_line(r))
+    st = res.statistics
+    if st is not None:
+        print(f"series ({res.mode}, {len(res.results)} spectra): chi2 = {st.chisqr:.4g}, "
+              f"reduced chi2 = {st.redchi:.4g}, N = {st.ndata}, n_varys = {st.nvarys}")
+    for w in res.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    print("onsets (present = F-test p < 0.05 and area > 3σ):")
+    for o in res.onsets:
+        print(f"  {o.sentence}")
+    report_path = args.report if isinstance(args.report, str) else None
+    if args.report is True:
+        for r in res.results:
+            print(r.report())
+            print()
+    _write(res, args, report_path)
+    return 0 if all(r.success for r in res.results) else 1
+
+
+def _write(res, args, report_path) -> None:
+    from ..composition import write_onsets, write_series_table
+    from ..plots import save_series_figures
+    if args.table:
+        write_series_table(res, args.table)
+        print(f"table: {args.table}", file=sys.stderr)
+    if args.onsets:
+        write_onsets(res, args.onsets)
+        print(f"onsets: {args.onsets}", file=sys.stderr)
+    save_series_figures(res, fits=args.plot, bars=args.bars, report=report_path)
+    for what, path in (("figure", args.plot), ("bars", args.bars), ("report", report_path)):
+        if path:
+            print(f"{what}: {path}", file=sys.stderr)
