@@ -76,9 +76,11 @@ class ComponentTable(QTableWidget):
         super().__init__(0, len(COLUMNS), parent)
         self.setHorizontalHeaderLabels(COLUMNS)
         header = self.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.Stretch)
-        for col in (0, 9):
-            header.setSectionResizeMode(col, QHeaderView.ResizeToContents)
+        # values ± σ must never wrap; the bounds columns share what is left
+        header.setSectionResizeMode(QHeaderView.ResizeToContents)
+        for col in (5, 6, 7, 8):
+            header.setSectionResizeMode(col, QHeaderView.Stretch)
+        self.setWordWrap(False)
         self.verticalHeader().setVisible(False)
         self.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.setEditTriggers(QAbstractItemView.DoubleClicked | QAbstractItemView.EditKeyPressed
@@ -136,7 +138,7 @@ class ComponentTable(QTableWidget):
         if spec is not None:
             bounds = [spec.window[0], spec.window[1], spec.fwhm_bounds[0], spec.fwhm_bounds[1]]
             for col, v in enumerate(bounds, start=5):
-                item = QTableWidgetItem(_fmt(float(v), digits=3))
+                item = QTableWidgetItem(_fmt(float(v), digits=2))
                 item.setData(Qt.UserRole, float(v))
                 item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
                 item.setFlags(Qt.ItemIsSelectable | Qt.ItemIsEnabled | Qt.ItemIsEditable)

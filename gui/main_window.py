@@ -141,7 +141,7 @@ class MainWindow(QMainWindow):
         rdock.setWidget(right)
         rdock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable)
         self.addDockWidget(Qt.RightDockWidgetArea, rdock)
-        self.resizeDocks([dock, rdock], [330, 270], Qt.Horizontal)
+        self.resizeDocks([dock, rdock], [290, 260], Qt.Horizontal)
 
     def _action(self, menu, text: str, slot, shortcut=None, tip: str = "") -> QAction:
         act = QAction(text, self)
@@ -399,10 +399,16 @@ class MainWindow(QMainWindow):
         return True
 
     def _on_marker_moved(self, species: str, position: float) -> None:
+        if self.recipe is not None and any(c.species == species and c.position == position
+                                           for c in self.recipe.components):
+            return
         self._edit(lambda r: recipe_edit.edit_component(r, species, "position", position),
                    f"move {species} to {position:.2f} eV")
 
     def _on_range_changed(self, lo: float, hi: float) -> None:
+        current = self.recipe.range if self.recipe is not None else None
+        if current is not None and abs(current[0] - lo) < 1e-9 and abs(current[1] - hi) < 1e-9:
+            return      # a programmatic set or a click without a move: nothing to undo
         self._edit(lambda r: recipe_edit.with_range(r, lo, hi), f"range {lo:.1f}–{hi:.1f} eV")
 
     def _on_table_edit(self, species: str, field_: str, value) -> None:

@@ -42,6 +42,9 @@ class RecipePanel(QWidget):
         form.addRow("Background", self.background_combo)
         self.species_list = QListWidget()
         self.species_list.setToolTip("check the species to fit")
+        self.constraints_label = QLabel("")
+        self.constraints_label.setWordWrap(True)
+        self.constraints_label.setToolTip("links and priors of the recipe (edit them in the TOML)")
         self.source_label = QLabel("no recipe")
         self.source_label.setWordWrap(True)
         self.source_label.setStyleSheet("color: #555")
@@ -54,6 +57,7 @@ class RecipePanel(QWidget):
         inner.addLayout(form)
         inner.addWidget(QLabel("Species"))
         inner.addWidget(self.species_list, 1)
+        inner.addWidget(self.constraints_label)
         inner.addWidget(self.source_label)
         inner.addLayout(buttons)
         box.setLayout(inner)
@@ -145,6 +149,11 @@ class RecipePanel(QWidget):
             self._fill_species(region_def, [c.species for c in recipe.components])
             self.lineshape_combo.setCurrentText(recipe.lineshape)
             self.background_combo.setCurrentText(recipe.background.type)
+            lines = [f"link: {link}" for link in recipe.links]
+            lines += [f"prior: {p.target} = {p.value:g} ± {p.sigma:g}" for p in recipe.priors]
+            if recipe.range:
+                lines.append(f"range: {recipe.range[0]:.2f}–{recipe.range[1]:.2f} eV")
+            self.constraints_label.setText("\n".join(lines))
             self.source_label.setText(f"from {recipe.source}" if recipe.source else "edited")
         finally:
             self._filling = False

@@ -68,7 +68,7 @@ class SpectrumView(QWidget):
                                           brush=pg.mkBrush(255, 255, 255, 200),
                                           pen=pg.mkPen("#bbbbbb"))
         self.region = pg.LinearRegionItem(orientation="vertical", movable=True,
-                                          brush=pg.mkBrush(120, 120, 220, 25),
+                                          brush=pg.mkBrush(120, 120, 220, 14),
                                           hoverBrush=pg.mkBrush(120, 120, 220, 50))
         self.region.setZValue(-20)
         self.region.sigRegionChangeFinished.connect(self._on_region_finished)

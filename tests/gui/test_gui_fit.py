@@ -185,6 +185,18 @@ def test_series_fit_fills_bars_and_onsets(window, cnf_series, s2p_recipe, qtbot)
             assert o.sentence in w.series_view.sentences.text()
     # each spectrum of the series now shows its joint-fit result
     assert all(w.results[k] is r for k, r in zip(keys, series.results))
+    # the series exports (HDF5 + long CSV) and reopens with the same composition
+    h5, csv = (w.settings.fileName() + ".series.h5", w.settings.fileName() + ".csv")
+    assert w.export_hdf5(h5, series=True) and w.export_csv(csv, series=True), w.errors
+    assert "series_index" in open(csv).read().splitlines()[0]
+    w.series_view.show_series(None)
+    assert w.open_paths([h5]) == 1
+    reopened = w.files[-1]
+    assert reopened.kind == "result" and len(reopened.spectra) == 5
+    assert w.series_result is not series and w.series_view.series is w.series_result
+    for c in series.results[2].components:
+        h = w.series_view.bars[c.species].opts["height"][2]
+        assert h == pytest.approx(100 * c.fraction, rel=1e-9)
 
 
 def test_screenshot_mode_writes_png(tmp_path, qtbot, cnf_series, s2p_recipe):
