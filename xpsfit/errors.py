@@ -5,7 +5,13 @@ clear line without a traceback.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
+
+#: longest single token and whole message kept in the one-line rendering: a hostile file can
+#: put a megabyte-long word where a key, label or number belongs, and the message quotes it
+_MAX_TOKEN = 160
+_MAX_TEXT = 1000
 
 
 class XpsfitError(Exception):
@@ -22,16 +28,29 @@ class XpsfitError(Exception):
 
     def one_line(self) -> str:
         where = []
+        key = _shorten(self.key) if self.key else None
         if self.path:
-            where.append(self.path + (f":{self.line}" if self.line is not None else ""))
+            # real paths may be long and stay whole; only an absurd one (a hostile name) is cut
+            where.append(_shorten(self.path, 600)
+                         + (f":{self.line}" if self.line is not None else ""))
         elif self.line is not None:
             where.append(f"line {self.line}")
         if self.block is not None:
             where.append(f"block {self.block}")
-        if self.key:
-            where.append(f"[{self.key}]")
-        text = " ".join(self.message.split())  # errors are one line, always
+        if key:
+            where.append(f"[{key}]")
+        text = _shorten(" ".join(self.message.split()))  # errors are one line, always
         return f"{' '.join(where)}: {text}" if where else text
+
+
+def _shorten(text: str, max_token: int = _MAX_TOKEN) -> str:
+    """Elide the middle of over-long tokens and of an over-long text (keeps both ends, where
+    the quoted value starts and the list of valid choices ends)."""
+    text = re.sub(r"\S{%d,}" % (max_token + 1),
+                  lambda m: m.group(0)[:max_token - 40] + "…" + m.group(0)[-30:], text)
+    if len(text) > _MAX_TEXT:
+        text = text[:_MAX_TEXT - 300] + " … " + text[-290:]
+    return text
 
 
 class FileFormatError(XpsfitError):

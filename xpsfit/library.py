@@ -321,6 +321,8 @@ def read_text(path: Path, error: type[XpsfitError]) -> str:
         raise error("not UTF-8 text (TOML files must be UTF-8)", path=str(path)) from None
     except OSError as exc:
         raise error(f"cannot read: {exc.strerror or exc}", path=str(path)) from None
+    except ValueError:  # a NUL byte in the name: no OS accepts it
+        raise error("not a valid file name (contains a NUL byte)", path=repr(str(path))) from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -343,11 +345,20 @@ def list_libraries() -> list[str]:
 
 def _builtin_path(name: str):
     res = resources.files(_BUILTIN_PACKAGE).joinpath(f"{name}.toml")
-    return res if res.is_file() else None
+    return res if _is_file(res) else None
+
+
+def _is_file(path) -> bool:
+    """``is_file`` that says False for names the OS refuses (too long: OSError; NUL byte:
+    ValueError) instead of raising: a recipe's library name is untrusted text."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
 
 
 def _looks_like_path(name: str) -> bool:
-    return name.endswith(".toml") or "/" in name or "\\" in name or Path(name).is_file()
+    return name.endswith(".toml") or "/" in name or "\\" in name or _is_file(Path(name))
 
 
 def _read_source(name_or_path, base_dir: Path | None) -> tuple[str, str]:
