@@ -156,10 +156,14 @@ class MapKernel:
             p, r = all_values(t)
             cols_p.append((p - p0) / steps[j])
             cols_r.append((r - r0) / steps[j])
-        self.M = np.array(cols_p).T.reshape(len(self.names), nv)
-        self.c = p0 - self.M @ theta0
-        self.R = np.array(cols_r).T.reshape(len(m.priors), nv)
-        self.r0 = r0 - self.R @ theta0
+        # snap to exact coefficients (links are 0, ±1, simple fractions): the structure, hence
+        # every pixel's result, must not depend on which template spectrum built the kernel
+        self.M = _snap(np.array(cols_p).T.reshape(len(self.names), nv))
+        c = p0 - self.M @ theta0
+        linked = np.any(self.M != 0, axis=1)          # fixed parameters keep their exact value
+        self.c = np.where(linked, _snap(c, scale=1e-3 * np.maximum(np.abs(p0), 1.0)), p0)
+        self.R = _snap(np.array(cols_r).T.reshape(len(m.priors), nv))
+        self.r0 = _snap(r0 - self.R @ theta0, scale=1e-3 * np.maximum(np.abs(r0), 1.0))
         # affine check at a second, distant point: links like a*b or exp() would fail here
         rng = np.random.default_rng(1)
         t1 = theta0 + steps * 50 * rng.uniform(-1, 1, nv)
@@ -375,7 +379,7 @@ class MapKernel:
             if it % 10 == 9:
                 # stalled in a flat valley (a nearly unidentifiable direction): the cost no
                 # longer moves, which is convergence for every quantity we report
-                stalled = act[(checkpoint[act] - cost[act]) <= 10 * ftol * cost[act]]
+                stalled = act[(checkpoint[act] - cost[act]) <= 100 * ftol * cost[act]]
                 success[stalled] = True
                 done[stalled] = True
                 checkpoint[act] = cost[act]
@@ -589,12 +593,17 @@ class MapKernel:
             areas = p[:, self.comp_area]
             total = areas.sum(axis=1, keepdims=True)
             ga = self.M[self.comp_area]                        # d area / d θ (affine: constant)
-            cov_a = np.einsum("iv,bvw,jw->bij", ga, cov, ga)
+            unusable = np.all(np.isnan(cov), axis=(1, 2))
+            cov0 = np.nan_to_num(cov, nan=0.0)             # dropped variables: zero gradient
+            cov_a = np.einsum("iv,bvw,jw->bij", ga, cov0, ga)
+            cov_a[unusable] = np.nan
             frac = np.where(total > 0, areas / np.where(total > 0, total, 1.0), np.nan)
             D = (np.eye(nc)[None] - frac[:, :, None]) / total[:, :, None]
             cov_f = np.einsum("bik,bkl,bjl->bij", D, cov_a, D)
             gp = self.M[self.comp_pos]
-            var_p = np.einsum("iv,bvw,iw->bi", gp, cov, gp)
+            var_p = np.einsum("iv,bvw,iw->bi", gp, cov0, gp)
+            dead = np.isnan(np.einsum("iv,bvv->bi", np.abs(gp), cov))
+            var_p = np.where(dead | unusable[:, None], np.nan, var_p)
             vals["area"][valid] = areas
             vals["area_stderr"][valid] = np.sqrt(np.clip(np.diagonal(cov_a, axis1=1, axis2=2), 0, None))
             vals["fraction"][valid] = frac
@@ -616,6 +625,12 @@ def _embed(kernel: MapKernel, y_cropped: np.ndarray) -> np.ndarray:
     out = np.interp(kernel.x_full, kernel.x, y_cropped)
     out[kernel.keep] = y_cropped
     return out[None, :]
+
+
+def _snap(a: np.ndarray, scale: np.ndarray | float = 1.0) -> np.ndarray:
+    """Round finite-difference coefficients to the nearest multiple of 2⁻¹⁶ when within 1e-6."""
+    q = np.round(a * 65536.0) / 65536.0
+    return np.where(np.abs(a - q) <= 1e-6 * scale, q, a)
 
 
 def _interp_rows(x0: float, x: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -643,25 +658,35 @@ def _solve_each(A: np.ndarray, rhs: np.ndarray) -> np.ndarray:
 
 
 def _covariance(J: np.ndarray) -> np.ndarray:
-    """Batched version of xpsfit.fit._unscaled_covariance: NaN matrices where it gives None."""
+    """Batched version of xpsfit.fit._unscaled_covariance (NaN matrices where it gives None).
+
+    One difference, deliberate: variables whose Jacobian column vanishes (the position/width of
+    a component whose area sits exactly at 0 — the engine's interior solver never reaches exactly
+    0) are left out of the inversion and get NaN rows, instead of making every σ of the pixel
+    NaN; areas, fractions and the other parameters keep their σ."""
     B, _, nv = J.shape
     out = np.full((B, nv, nv), np.nan)
     finite = np.all(np.isfinite(J), axis=(1, 2))
-    H = np.einsum("bni,bnj->bij", np.where(finite[:, None, None], J, 0.0),
-                  np.where(finite[:, None, None], J, 0.0))
+    Jf = np.where(finite[:, None, None], J, 0.0)
+    H = np.matmul(Jf.transpose(0, 2, 1), Jf)
     d = np.sqrt(np.diagonal(H, axis1=1, axis2=2))
-    good = finite & np.all(d > 0, axis=1)
-    if not good.any():
-        return out
+    live = d > 1e-10 * d.max(axis=1, keepdims=True)
+    d_safe = np.where(live, d, 1.0)
+    dd = d_safe[:, :, None] * d_safe[:, None, :]
+    mask = live[:, :, None] & live[:, None, :]
+    hs = np.where(mask, H / dd, np.eye(nv))
+    good = finite & live.any(axis=1)
     idx = np.flatnonzero(good)
-    dd = d[idx, :, None] * d[idx, None, :]
-    hs = H[idx] / dd
-    cond = np.linalg.cond(hs)
+    if idx.size == 0:
+        return out
+    cond = np.linalg.cond(hs[idx])
     ok = np.isfinite(cond) & (cond <= _COND_MAX)
-    idx, hs, dd = idx[ok], hs[ok], dd[ok]
+    idx = idx[ok]
     if idx.size:
-        cov = np.linalg.inv(hs) / dd
-        pos = np.all(np.diagonal(cov, axis1=1, axis2=2) > 0, axis=1)
+        cov = np.linalg.inv(hs[idx]) / dd[idx]
+        cov = np.where(mask[idx], cov, np.nan)
+        diag = np.diagonal(cov, axis1=1, axis2=2)
+        pos = np.all((diag > 0) | ~live[idx], axis=1)
         out[idx[pos]] = cov[pos]
     return out
 

@@ -1,0 +1,445 @@
+"""Fitting XPS maps and long series: ``fit_map`` (xarray + dask) and ``fit_map_to_hdf5`` (streaming).
+
+Every spectrum of a map shares one energy axis and one recipe, so the work goes through the batched
+kernel of :mod:`xpsfit.kernel` (same model as :func:`xpsfit.fit`; recipes the kernel cannot take
+fall back to the plain engine pixel by pixel).
+
+Parallelism: threads are GIL-bound for this many small numpy calls, so the default local scheduler
+is dask's *process* pool (forked workers; measured in ``benchmarks/bench_map.py``). A
+``dask.distributed`` ``client`` or a scheduler ``address`` sends the chunks to a cluster instead.
+
+HDF5 map layout (input of :func:`fit_map_to_hdf5`, written by ``xpsfit demo-map``):
+
+* ``intensity``: float array (..., n_energy), energy LAST, raw counts; attribute ``dims`` = the
+  dimension names, e.g. ``["y", "x", "binding_energy"]``; other attributes are Spectrum attrs
+  (``region``, ``counts_unit``, ...);
+* ``binding_energy``: 1-D (eV; either order) and one 1-D dataset per other dim (coordinates).
+
+Result layout (:func:`fit_map_to_hdf5`, read back by :func:`load_map_result`): one dataset per
+output variable with attribute ``dims`` — ``area``, ``area_stderr``, ``fraction``,
+``fraction_stderr``, ``position``, ``position_stderr``, ``fwhm`` (..., species); ``success``,
+``redchi``, ``nfev`` (...); coordinates ``species`` and the map's dims; root attributes
+``recipe_toml``, ``region``, ``xpsfit_version``.
+"""
+from __future__ import annotations
+
+import math
+import os
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from .errors import Cancelled, FileFormatError, FitError, XpsfitError
+from .kernel import PER_SPECIES, SCALARS, BatchResult, fit_spectra, unpack_columns
+from .recipe import Recipe
+from .spectrum import DIM, region_key
+
+Progress = Callable[[int, int, str], "bool | None"]
+
+#: maps with at most this many spectra are fitted in-process (dask start-up costs more)
+SERIAL_LIMIT = 512
+
+
+# ------------------------------------------------------------------------------ helpers
+def energy_last(data: xr.DataArray) -> xr.DataArray:
+    """``data`` with ``binding_energy`` ascending and last (FitError when there is none)."""
+    if not isinstance(data, xr.DataArray):
+        raise FitError(f"a map must be an xarray.DataArray, not {type(data).__name__}")
+    if DIM not in data.dims:
+        raise FitError(f"map has no {DIM!r} dimension (dims: {', '.join(map(str, data.dims))})")
+    if DIM not in data.coords:
+        raise FitError(f"map has no {DIM!r} coordinate")
+    be = np.asarray(data[DIM].values, dtype=float)
+    if be.size > 1 and be[0] > be[-1]:
+        data = data.isel({DIM: slice(None, None, -1)})
+    data = data.transpose(..., DIM)
+    be = np.asarray(data[DIM].values, dtype=float)
+    if be.size < 2 or not np.all(np.diff(be) > 0):
+        raise FitError(f"map {DIM!r} axis must be strictly monotonic with at least 2 points")
+    return data
+
+
+def _recipe(recipe) -> Recipe:
+    if isinstance(recipe, Recipe):
+        return recipe
+    from .recipe import load_recipe
+    return load_recipe(recipe)
+
+
+def _check_region(attrs: dict, recipe: Recipe, where: str) -> dict:
+    """The map's region comes from its attrs or, when absent, the recipe; they must agree."""
+    region = str(attrs.get("region", "") or "").strip()
+    if region and region_key(region) != region_key(recipe.region):
+        raise FitError(f"map region {region!r} does not match the recipe region "
+                       f"{recipe.region!r} (recipe {recipe.source or 'in memory'})",
+                       path=where or None)
+    return dict(attrs, region=region or recipe.region)
+
+
+def _fit_rows(rows: np.ndarray, recipe: Recipe, x: np.ndarray, attrs: dict) -> np.ndarray:
+    """(..., n) counts -> (..., n_columns) packed results (the dask block function)."""
+    shape = rows.shape[:-1]
+    flat = np.asarray(rows, dtype=float).reshape(-1, rows.shape[-1])
+    if flat.shape[0] == 0:
+        return np.zeros(shape + (BatchResult.n_columns(len(recipe.components)),))
+    res = fit_spectra(recipe, x, flat, attrs)
+    return res.packed().reshape(shape + (-1,))
+
+
+def _dataset(packed: np.ndarray, species: list[str], lead_dims, coords: dict, attrs: dict
+             ) -> xr.Dataset:
+    cols = unpack_columns(packed, len(species))
+    dims_s = (*lead_dims, "species")
+    vars_ = {k: (dims_s, cols[k]) for k in PER_SPECIES}
+    vars_["success"] = (tuple(lead_dims), cols["success"] > 0.5)
+    vars_["redchi"] = (tuple(lead_dims), cols["redchi"])
+    vars_["nfev"] = (tuple(lead_dims), cols["nfev"].astype(int))
+    return xr.Dataset(vars_, coords={**coords, "species": list(species)}, attrs=attrs)
+
+
+def _species(recipe: Recipe) -> list[str]:
+    return [c.species for c in recipe.components]
+
+
+def _auto_chunk(n_pix: int, workers: int) -> int:
+    """About four chunks per worker (load balance), each 256–4096 spectra (kernel efficiency)."""
+    return int(min(4096, max(256, math.ceil(n_pix / max(1, 4 * workers)))))
+
+
+# ------------------------------------------------------------------------------ fit_map
+def fit_map(data: xr.DataArray, recipe, *, chunks: int | None = None, client=None,
+            scheduler: str | None = None, progress: Progress | None = None,
+            num_workers: int | None = None) -> xr.Dataset:
+    """Fit every spectrum of a map (any dims besides ``binding_energy``) with one recipe.
+
+    Returns a Dataset with ``area``, ``area_stderr``, ``fraction``, ``fraction_stderr``,
+    ``position``, ``position_stderr``, ``fwhm`` (..., species), ``success``, ``redchi`` and ``nfev``
+    (...). Pixels that cannot be fitted (NaN, negative or constant counts, no convergence) have
+    ``success`` False and NaN values; they never stop the map.
+
+    ``chunks``: spectra per dask task (default: about four tasks per worker). ``client``: a
+    ``dask.distributed.Client``; ``scheduler``: a scheduler address (``tcp://host:8786``) or a
+    local dask scheduler name (``"processes"`` — the default —, ``"threads"``, ``"sync"``).
+    ``num_workers``: local processes (default: CPU count). ``progress(done, total, message)``
+    returning True cancels (:class:`~xpsfit.errors.Cancelled`).
+    """
+    recipe = _recipe(recipe)
+    data = energy_last(data)
+    attrs = _check_region(dict(data.attrs), recipe, str(data.attrs.get("source_file", "")))
+    x = np.asarray(data[DIM].values, dtype=float)
+    lead = tuple(data.dims[:-1])
+    lead_shape = tuple(data.shape[:-1])
+    n_pix = int(np.prod(lead_shape)) if lead else 1
+    coords = {d: data[d].values for d in lead if d in data.coords}
+    out_attrs = {"region": attrs["region"], "recipe": recipe.source or "in memory"}
+    workers = int(num_workers or os.cpu_count() or 1)
+    distributed = client is not None or ":" in str(scheduler or "")
+    is_dask = getattr(data.data, "dask", None) is not None
+    serial = (scheduler in ("sync", "synchronous", "single-threaded") or
+              (not distributed and not is_dask and (n_pix <= SERIAL_LIMIT or workers == 1)))
+    if serial and not is_dask:
+        _tick(progress, 0, 1, "fitting map")
+        packed = _fit_rows(np.asarray(data.values), recipe, x, attrs)
+        _tick(progress, 1, 1, "map fitted")
+        return _dataset(packed, _species(recipe), lead, coords, out_attrs)
+
+    import dask.array as da
+    chunk = int(chunks or _auto_chunk(n_pix, workers))
+    arr = data.data if is_dask else da.from_array(np.asarray(data.values),
+                                                    chunks=(-1,) * len(lead_shape) + (-1,))
+    flat = arr.reshape((n_pix, x.size)).rechunk((chunk, -1))
+    stacked = xr.DataArray(flat, dims=("pixel", DIM))
+    n_col = BatchResult.n_columns(len(recipe.components))
+    result = xr.apply_ufunc(
+        _fit_rows, stacked, input_core_dims=[[DIM]], output_core_dims=[["column"]],
+        dask="parallelized", output_dtypes=[float],
+        dask_gufunc_kwargs={"output_sizes": {"column": n_col}},
+        kwargs={"recipe": recipe, "x": x, "attrs": attrs})
+    packed = _compute(result.data, client=client, scheduler=scheduler, workers=workers,
+                      progress=progress, serial=serial)
+    packed = np.asarray(packed).reshape(lead_shape + (n_col,))
+    return _dataset(packed, _species(recipe), lead, coords, out_attrs)
+
+
+def _tick(progress, done, total, message):
+    if progress is not None and progress(done, total, message):
+        raise Cancelled("map fit cancelled")
+
+
+def _compute(darr, *, client, scheduler, workers, progress, serial):
+    """Compute a dask array on the requested scheduler, reporting finished chunks."""
+    import dask
+    n_tasks = int(np.prod(darr.numblocks))
+    if client is not None or (scheduler and ":" in str(scheduler)):
+        return _compute_distributed(darr, client, scheduler, progress, n_tasks)
+    name = "sync" if serial else (scheduler or "processes")
+    from dask.callbacks import Callback
+
+    done = [0]
+    prefix = darr.name.split("-")[0]
+
+    class _Progress(Callback):
+        def _posttask(self, key, result, dsk, state, id):
+            k = key[0] if isinstance(key, tuple) else key
+            if isinstance(k, str) and k.startswith(prefix):
+                done[0] += 1
+                _tick(progress, min(done[0], n_tasks), n_tasks, "fitting map chunks")
+
+    kw = {"num_workers": workers} if name in ("processes", "threads") else {}
+    with dask.config.set({"multiprocessing.context": "fork"}), _Progress():
+        _tick(progress, 0, n_tasks, "fitting map chunks")
+        return dask.compute(darr, scheduler=name, **kw)[0]
+
+
+def _compute_distributed(darr, client, address, progress, n_tasks):
+    from distributed import Client, as_completed, futures_of
+    own = client is None
+    if own:
+        try:
+            client = Client(address, timeout="10s")
+        except (OSError, TimeoutError) as exc:
+            raise FitError(f"cannot reach the dask scheduler at {address}: {exc}") from None
+    try:
+        persisted = client.persist(darr)
+        futures = futures_of(persisted)
+        _tick(progress, 0, len(futures), "fitting map chunks on the cluster")
+        for i, _ in enumerate(as_completed(futures), 1):
+            if progress is not None and progress(i, len(futures), "fitting map chunks"):
+                client.cancel(futures)
+                raise Cancelled("map fit cancelled")
+        return client.compute(persisted, sync=True)
+    finally:
+        if own:
+            client.close()
+
+
+# ------------------------------------------------------------------------------ HDF5 streaming
+class _MapSource:
+    """Row-block access to a map held in memory (DataArray) or in an HDF5 file (lazy)."""
+
+    def __init__(self, source):
+        self._h5 = None
+        if isinstance(source, xr.DataArray):
+            data = energy_last(source)
+            self.x = np.asarray(data[DIM].values, dtype=float)
+            self.lead = tuple(data.dims[:-1])
+            self.shape = tuple(data.shape[:-1])
+            self.coords = {d: np.asarray(data[d].values) for d in self.lead if d in data.coords}
+            self.attrs = dict(data.attrs)
+            self._arr = data.data
+            self._flip = False
+            self.where = str(self.attrs.get("source_file", "") or "")
+            return
+        import h5py
+        path = Path(source)
+        self.where = str(path)
+        try:
+            self._h5 = h5py.File(path, "r")
+        except (OSError, ValueError) as exc:
+            raise FileFormatError(f"cannot open HDF5 map: {exc}", path=str(path)) from None
+        h5 = self._h5
+        if "intensity" not in h5 or DIM not in h5:
+            self.close()
+            raise FileFormatError(f"not an xpsfit map: needs datasets 'intensity' and {DIM!r}",
+                                  path=str(path))
+        ds = h5["intensity"]
+        dims = [d.decode() if isinstance(d, bytes) else str(d)
+                for d in ds.attrs.get("dims", [])]
+        if len(dims) != ds.ndim or dims[-1] != DIM:
+            self.close()
+            raise FileFormatError(f"'intensity' needs a 'dims' attribute naming its {ds.ndim} "
+                                  f"dimensions with {DIM!r} last", path=str(path),
+                                  key="intensity")
+        be = np.asarray(h5[DIM][()], dtype=float)
+        if be.shape != (ds.shape[-1],):
+            self.close()
+            raise FileFormatError(f"{DIM!r} has {be.size} values but 'intensity' has "
+                                  f"{ds.shape[-1]} energies", path=str(path), key=DIM)
+        self._flip = be.size > 1 and be[0] > be[-1]
+        self.x = be[::-1] if self._flip else be
+        self.lead = tuple(dims[:-1])
+        self.shape = tuple(ds.shape[:-1])
+        self.coords = {d: np.asarray(h5[d][()]) for d in self.lead if d in h5}
+        self.attrs = {k: (v.decode() if isinstance(v, bytes) else v)
+                      for k, v in ds.attrs.items() if k != "dims"}
+        self.attrs.setdefault("source_file", str(path))
+        self._arr = ds
+
+    def rows(self, r0: int, r1: int) -> np.ndarray:
+        block = np.asarray(self._arr[r0:r1], dtype=float)
+        return block[..., ::-1] if self._flip else block
+
+    def close(self):
+        if self._h5 is not None:
+            self._h5.close()
+            self._h5 = None
+
+
+def fit_map_to_hdf5(source, recipe, out, *, chunk: int = 2048, client=None,
+                    scheduler: str | None = None, jobs: int | None = None,
+                    progress: Progress | None = None) -> dict:
+    """Fit a map chunk by chunk and stream the results into the HDF5 file ``out``.
+
+    ``source``: an HDF5 map (layout in the module docstring) or an in-memory DataArray. Blocks of
+    whole rows of the first map dimension, about ``chunk`` spectra each, are read, fitted (local
+    processes — ``jobs``, default CPU count —, or a ``dask.distributed`` ``client`` / scheduler
+    address) and written as they finish; at most 2 × workers blocks are in flight, so memory is
+    bounded by the chunk size, not the map size. The file is written to a temporary name and
+    renamed at the end (no half-written result). Returns a summary dict (pixels, failed, seconds).
+    """
+    import time
+
+    import h5py
+
+    from . import __version__
+    from .atomic import atomic_path
+    recipe = _recipe(recipe)
+    src = _MapSource(source)
+    t0 = time.perf_counter()
+    try:
+        attrs = _check_region(src.attrs, recipe, src.where)
+        species = _species(recipe)
+        if not src.lead:
+            raise FitError("fit_map_to_hdf5 needs a map (at least one dimension besides "
+                           f"{DIM!r}); use xpsfit.fit for one spectrum", path=src.where or None)
+        per_row = int(np.prod(src.shape[1:])) if len(src.shape) > 1 else 1
+        rows_per = max(1, int(chunk) // max(per_row, 1))
+        blocks = [(r, min(r + rows_per, src.shape[0])) for r in range(0, src.shape[0], rows_per)]
+        runner = _Runner(client, scheduler, jobs)
+        failed = 0
+        try:
+            with atomic_path(out) as tmp:
+                with h5py.File(tmp, "w") as h5:
+                    dsets = _create_outputs(h5, src, species, recipe, attrs, __version__)
+                    pending: deque = deque()
+                    done = 0
+                    _tick(progress, 0, len(blocks), "fitting map")
+
+                    def collect():
+                        nonlocal done, failed
+                        (a, b), fut = pending.popleft()
+                        packed = runner.result(fut)
+                        cols = unpack_columns(packed.reshape((b - a,) + src.shape[1:] + (-1,)),
+                                              len(species))
+                        for k, ds in dsets.items():
+                            ds[a:b] = cols[k] > 0.5 if k == "success" else cols[k]
+                        failed += int(np.sum(cols["success"] <= 0.5))
+                        done += 1
+                        _tick(progress, done, len(blocks), f"{done * rows_per * per_row} spectra")
+
+                    for a, b in blocks:
+                        pending.append(((a, b), runner.submit(src.rows(a, b), recipe, src.x,
+                                                              attrs)))
+                        if len(pending) >= runner.window:
+                            collect()
+                    while pending:
+                        collect()
+        finally:
+            runner.close()
+    finally:
+        src.close()
+    n = int(np.prod(src.shape))
+    return {"pixels": n, "failed": failed, "seconds": time.perf_counter() - t0,
+            "out": str(out)}
+
+
+def _create_outputs(h5, src: _MapSource, species, recipe, attrs, version) -> dict:
+    from .recipe import recipe_to_toml
+    dsets = {}
+    shape = src.shape
+    rows = max(1, min(shape[0], 256))
+    for k in PER_SPECIES:
+        d = h5.create_dataset(k, shape=shape + (len(species),), dtype="f8",
+                              chunks=(rows,) + shape[1:] + (len(species),), fillvalue=np.nan)
+        d.attrs["dims"] = [*src.lead, "species"]
+        dsets[k] = d
+    for k in SCALARS:
+        dtype = "bool" if k == "success" else ("i8" if k == "nfev" else "f8")
+        d = h5.create_dataset(k, shape=shape, dtype=dtype, chunks=(rows,) + shape[1:])
+        d.attrs["dims"] = list(src.lead)
+        dsets[k] = d
+    h5.create_dataset("species", data=np.array(species, dtype=h5py_str()))
+    for d, v in src.coords.items():
+        h5.create_dataset(d, data=v)
+    try:
+        h5.attrs["recipe_toml"] = recipe_to_toml(recipe)
+    except XpsfitError:
+        h5.attrs["recipe_toml"] = ""
+    h5.attrs["region"] = attrs["region"]
+    h5.attrs["xpsfit_version"] = version
+    h5.attrs["source"] = src.where
+    return dsets
+
+
+def h5py_str():
+    import h5py
+    return h5py.string_dtype("utf-8")
+
+
+def load_map_result(path) -> xr.Dataset:
+    """Read a result file of :func:`fit_map_to_hdf5` into the Dataset :func:`fit_map` returns."""
+    import h5py
+    try:
+        with h5py.File(path, "r") as h5:
+            species = [s.decode() if isinstance(s, bytes) else str(s) for s in h5["species"][()]]
+            vars_ = {}
+            for k in (*PER_SPECIES, *SCALARS):
+                ds = h5[k]
+                dims = [d.decode() if isinstance(d, bytes) else str(d) for d in ds.attrs["dims"]]
+                vars_[k] = (dims, ds[()])
+            lead = vars_["success"][0]
+            coords = {d: h5[d][()] for d in lead if d in h5}
+            attrs = {"region": str(h5.attrs.get("region", "")),
+                     "recipe_toml": str(h5.attrs.get("recipe_toml", ""))}
+    except (OSError, KeyError) as exc:
+        raise FileFormatError(f"not an xpsfit map result: {exc}", path=str(path)) from None
+    return xr.Dataset(vars_, coords={**coords, "species": species}, attrs=attrs)
+
+
+class _Runner:
+    """Submit blocks to local processes, a distributed cluster, or run them in-process."""
+
+    def __init__(self, client, scheduler, jobs):
+        self.client = client
+        self._own = False
+        self.pool = None
+        if client is None and scheduler and ":" in str(scheduler):
+            from distributed import Client
+            try:
+                self.client = Client(scheduler, timeout="10s")
+            except (OSError, TimeoutError) as exc:
+                raise FitError(f"cannot reach the dask scheduler at {scheduler}: {exc}") from None
+            self._own = True
+        if self.client is not None:
+            n = len(self.client.scheduler_info().get("workers", {})) or 1
+            self.window = 2 * n
+            return
+        jobs = int(jobs or os.cpu_count() or 1)
+        self.window = 2 * jobs if jobs > 1 else 1
+        if jobs > 1:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+            self.pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"))
+
+    def submit(self, rows, recipe, x, attrs):
+        if self.client is not None:
+            return self.client.submit(_fit_rows, rows, recipe, x, attrs, pure=False)
+        if self.pool is not None:
+            return self.pool.submit(_fit_rows, rows, recipe, x, attrs)
+        return _fit_rows(rows, recipe, x, attrs)
+
+    @staticmethod
+    def result(fut):
+        return fut if isinstance(fut, np.ndarray) else fut.result()
+
+    def close(self):
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+        if self._own and self.client is not None:
+            self.client.close()
+
+
+__all__ = ["fit_map", "fit_map_to_hdf5", "load_map_result", "energy_last"]
