@@ -83,7 +83,7 @@ def _raw_label(spectrum) -> str:
 def default_labels(spectra: Sequence) -> list[str]:
     """Labels from the spectra's ``label``/``sample``/``block_name`` attrs (voltage as a last
     resort). Leading words common to every label (the electrode name: ``"KB 3.6 V"``,
-    ``"KB pristine"``) are dropped, so the labels name the states (``"3.6 V"``, ``"pristine"``);
+    ``"KB pristine"``) are dropped unless that leaves bare numbers, so the labels name the states (``"3.6 V"``, ``"pristine"``);
     duplicates get `` (2)``, `` (3)``."""
     raw = [_raw_label(s) for s in spectra]
     words = [r.split() for r in raw]
@@ -93,6 +93,8 @@ def default_labels(spectra: Sequence) -> list[str]:
                 len({w[common] for w in words}) == 1:
             common += 1
     labels = [" ".join(w[common:]) for w in words]
+    if any(re.fullmatch(r"[\d.]+", lab) for lab in labels):   # "state 2" -> "2" says nothing
+        labels = raw
     seen: dict[str, int] = {}
     out = []
     for lab in labels:
