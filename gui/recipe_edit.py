@@ -21,6 +21,12 @@ BACKGROUNDS = ["shirley", "shirley_active", "tougaard", "linear", "none"]
 FIXED_HALF_WIDTH = 1e-6
 
 
+def _copy(recipe):
+    """Deep copy that shares the library: it is reference data, never edited here, and
+    copying it would cost more than the rest of the recipe together."""
+    return copy.deepcopy(recipe, {id(recipe.library): recipe.library})
+
+
 def _component(recipe, species: str):
     for c in recipe.components:
         if c.species == species:
@@ -44,7 +50,7 @@ def edit_component(recipe, species: str, field: str, value):
     """
     if field not in FIELDS:
         raise ValueError(f"unknown field {field!r}")
-    new = copy.deepcopy(recipe)
+    new = _copy(recipe)
     c = _component(new, species)
     key = f"components.{species}.{field}"
     if field == "fixed":
@@ -106,19 +112,19 @@ def _library_window(recipe, species: str):
 
 
 def with_range(recipe, lo: float, hi: float):
-    new = copy.deepcopy(recipe)
+    new = _copy(recipe)
     new.range = (float(min(lo, hi)), float(max(lo, hi)))
     return new
 
 
 def with_lineshape(recipe, lineshape: str):
-    new = copy.deepcopy(recipe)
+    new = _copy(recipe)
     new.lineshape = lineshape
     return new
 
 
 def with_background(recipe, background_type: str):
-    new = copy.deepcopy(recipe)
+    new = _copy(recipe)
     new.background.type = background_type
     return new
 
@@ -126,7 +132,7 @@ def with_background(recipe, background_type: str):
 def with_species(recipe, species: list[str]):
     """Keep the recipe's own specs for species it already has; add library defaults for new
     ones (built through :func:`xpsfit.recipe_from_dict`, so defaults match the CLI's)."""
-    new = copy.deepcopy(recipe)
+    new = _copy(recipe)
     have = {c.species: c for c in new.components}
     missing = [s for s in species if s not in have]
     if missing:
