@@ -118,6 +118,13 @@ def test_jobs_1_and_jobs_2_give_identical_results(mixed, tmp_path):
         assert_same(a, b)                         # every number identical, not approximately
     for a, b in zip(load_results(tmp_path / "1.h5"), load_results(tmp_path / "2.h5")):
         assert_same(a, b)
+    # one file and two jobs: the blocks of that file are spread over the workers instead
+    single_1, single_2 = batch([KB], S2P, jobs=1), batch([KB], S2P, jobs=2)
+    assert single_2.fitted == 5
+    for a, b in zip(single_1.results, single_2.results):
+        assert_same(a, b)
+    assert [(s.block, s.reason) for s in single_1.skipped] == \
+        [(s.block, s.reason) for s in single_2.skipped]
 
 
 def test_same_numbers_as_xpsfit_fit(tmp_path):
@@ -137,22 +144,29 @@ def test_cancel_through_progress_keeps_what_is_done(mixed, tmp_path):
 
     def progress(done, total, message):
         seen.append((done, total, message))
-        return done >= 3
+        return message == "kb.vms"               # cancel right after the kb file is done
 
     with pytest.raises(Cancelled) as info:
         batch([mixed], S2P, out=out, progress=progress)
     partial: BatchResult = info.value.partial
-    assert partial.interrupted and partial.fitted == 3
-    assert seen[-1][:2] == (3, 10) and seen[0][2] == "kb.vms#0"
-    assert len(load_results(out)) == 3
+    # files in walk order: empty.vms, image.png, kb.vms | notes.txt, truncated.vms, sub/cnf.vms
+    assert [m for _d, _t, m in seen] == ["empty.vms", "image.png", "kb.vms"]
+    assert seen[-1][:2] == (3, 6)
+    assert partial.interrupted and partial.fitted == 5
+    assert len(load_results(out)) == 5
 
 
-def test_cancel_with_two_jobs_shuts_the_pool_down(mixed, tmp_path):
+def test_cancel_with_two_jobs_shuts_the_pool_down(tmp_path):
+    data = tmp_path / "many"
+    data.mkdir()
+    for i in range(12):
+        shutil.copy(KB, data / f"kb{i:02d}.vms")
     out = tmp_path / "partial.h5"
     with pytest.raises(Cancelled) as info:
-        batch([mixed], S2P, out=out, jobs=2, progress=lambda d, t, m: d >= 2)
+        batch([data], S2P, out=out, jobs=2, progress=lambda d, t, m: d >= 2)
     kept = info.value.partial.fitted
-    assert 2 <= kept < 10                         # running units may finish, queued ones not
+    # running and already queued files may finish; the rest of the 12 files are dropped
+    assert 10 <= kept < 60 and kept % 5 == 0
     assert len(load_results(out)) == kept
 
 
@@ -164,7 +178,7 @@ def test_ctrl_c_in_the_cli_keeps_results_and_exits_130(tmp_path):
     out = tmp_path / "r.h5"
     proc = subprocess.Popen(
         [sys.executable, "-m", "xpsfit", "batch", str(data), "--recipe", str(S2P),
-         "--out", str(out), "--jobs", "2", "--monte-carlo", "10"],
+         "--out", str(out), "--jobs", "2", "--monte-carlo", "5"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     first = proc.stderr.readline()               # the first progress line: fits are under way
     assert first.startswith(b"batch: ")

@@ -128,14 +128,26 @@ class _Ref:
     position: int      # index in xpsfit.io.read(path)'s list
     block: int         # block_index attribute (what users see)
     sample: str
+    stem: str          # unique name of its file for figure names
 
 
 @dataclass(frozen=True)
 class _Unit:
+    """One piece of work. Either a whole file (the worker reads it once and picks the matching
+    spectra itself: no second read anywhere) or spectra found by a scan in the parent (one
+    block each, to spread a few big files over the workers, or one sample's series)."""
     index: int
     kind: str                        # "fit" | "series"
-    refs: tuple[_Ref, ...]
-    plot_paths: tuple[str, ...] = ()
+    file: str = ""
+    stem: str = ""
+    refs: tuple[_Ref, ...] = ()
+    plots: str = ""                  # folder for figures, "" = none
+
+    def describe(self) -> str:
+        if self.file:
+            return Path(self.file).name
+        more = f" (+{len(self.refs) - 1})" if len(self.refs) > 1 else ""
+        return f"{Path(self.refs[0].path).name}#{self.refs[0].block}{more}"
 
 
 @dataclass(frozen=True)
@@ -149,39 +161,35 @@ class _RecipeSpec:
 @dataclass
 class _Outcome:
     index: int
-    result: FitResult | SeriesResult | None = None
-    failures: list[BatchItem] = field(default_factory=list)
+    results: list = field(default_factory=list)
+    failures: list[BatchItem] = field(default_factory=list)   # result_index: into results
+    skipped: list[BatchItem] = field(default_factory=list)
 
 
-def _scan(files: list[Path], recipe: Recipe) -> tuple[list[_Ref], list[BatchItem],
-                                                      list[BatchItem]]:
-    """Read every file once: matching spectra, failures (broken spectrum files) and skips
-    (files no reader recognises, spectra of other regions)."""
+def _select(path: Path, recipe: Recipe):
+    """Read one file: [(position, block, spectrum)] matching the recipe's region, failures
+    (broken spectrum file) and skips (no reader recognises it, other regions)."""
     from .io import read
+    try:
+        spectra = read(path)
+    except UnsupportedFormatError as exc:
+        return [], [], [BatchItem(str(path), None, f"not a spectrum file: {exc.message}")]
+    except XpsfitError as exc:
+        return [], [BatchItem(str(path), None, _reason(exc))], []
+    except Exception as exc:   # a reader bug must not stop the whole batch
+        return [], [BatchItem(str(path), None, _unexpected(exc))], []
     want = region_key(recipe.region)
-    refs, failures, skipped = [], [], []
-    for path in files:
-        try:
-            spectra = read(path)
-        except UnsupportedFormatError as exc:
-            skipped.append(BatchItem(str(path), None, f"not a spectrum file: {exc.message}"))
-            continue
-        except XpsfitError as exc:
-            failures.append(BatchItem(str(path), None, _reason(exc)))
-            continue
-        except Exception as exc:   # a reader bug must not stop the whole batch
-            failures.append(BatchItem(str(path), None, f"{type(exc).__name__}: {exc}"))
-            continue
-        for i, s in enumerate(spectra):
-            block = int(s.attrs.get("block_index", i))
-            region = str(s.attrs.get("region", ""))
-            if region_key(region) != want:
-                why = (f"region {region!r} is not the recipe's {recipe.region!r}" if region
-                       else "spectrum has no region name")
-                skipped.append(BatchItem(str(path), block, why))
-                continue
-            refs.append(_Ref(str(path), i, block, str(s.attrs.get("sample", ""))))
-    return refs, failures, skipped
+    chosen, skipped = [], []
+    for i, s in enumerate(spectra):
+        block = int(s.attrs.get("block_index", i))
+        region = str(s.attrs.get("region", ""))
+        if region_key(region) == want:
+            chosen.append((i, block, s))
+        else:
+            why = (f"region {region!r} is not the recipe's {recipe.region!r}" if region
+                   else "spectrum has no region name")
+            skipped.append(BatchItem(str(path), block, why))
+    return chosen, [], skipped
 
 
 def _reason(exc: XpsfitError) -> str:
@@ -189,31 +197,42 @@ def _reason(exc: XpsfitError) -> str:
     return XpsfitError(exc.message, line=exc.line, block=exc.block, key=exc.key).one_line()
 
 
-def _plot_name(ref: _Ref, region: str, used: set[str]) -> str:
-    base = f"{Path(ref.path).stem}_b{ref.block:02d}_{region_key(region)}"
-    name, k = base, 1
-    while name in used:
-        k += 1
-        name = f"{base}_{k}"
-    used.add(name)
-    return name + ".png"
+def _unexpected(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}".splitlines()[0]
 
 
-def _units(refs: list[_Ref], series_by: str, plots: Path | None, region: str) -> list[_Unit]:
+def _stems(files: list[Path]) -> dict[str, str]:
+    """A unique figure-name stem per file (same names in different folders get _2, _3, …)."""
+    out, used = {}, set()
+    for f in files:
+        stem, k = f.stem, 1
+        while stem in used:
+            k += 1
+            stem = f"{f.stem}_{k}"
+        used.add(stem)
+        out[str(f)] = stem
+    return out
+
+
+def _scanned_units(files: list[Path], recipe: Recipe, series_by: str, stems: dict[str, str],
+                   plots: str) -> tuple[list[_Unit], list[BatchItem], list[BatchItem]]:
+    refs, failures, skipped = [], [], []
+    for path in files:
+        chosen, bad, skip = _select(path, recipe)
+        failures += bad
+        skipped += skip
+        refs += [_Ref(str(path), i, block, str(s.attrs.get("sample", "")), stems[str(path)])
+                 for i, block, s in chosen]
     if series_by == "none":
         groups = [[r] for r in refs]
     else:
         keyed: dict[str, list[_Ref]] = {}
         for r in refs:   # first appearance decides the order, as on the fit command line
-            key = r.path if series_by == "file" else (r.sample or f"file:{r.path}")
-            keyed.setdefault(key, []).append(r)
+            keyed.setdefault(r.sample or f"file:{r.path}", []).append(r)
         groups = list(keyed.values())
-    used: set[str] = set()
-    units = []
-    for i, g in enumerate(groups):
-        paths = tuple(str(plots / _plot_name(r, region, used)) for r in g) if plots else ()
-        units.append(_Unit(i, "fit" if series_by == "none" else "series", tuple(g), paths))
-    return units
+    kind = "fit" if series_by == "none" else "series"
+    units = [_Unit(i, kind, refs=tuple(g), plots=plots) for i, g in enumerate(groups)]
+    return units, failures, skipped
 
 
 # ---------------------------------------------------------------------- worker side (any process)
@@ -260,35 +279,63 @@ def _run_unit(unit: _Unit, spec: _RecipeSpec, recipe: Recipe | None,
     out = _Outcome(unit.index)
     try:
         recipe = recipe if recipe is not None else _recipe_for(spec)
-        spectra = [_spectrum(r) for r in unit.refs]
-        if unit.kind == "fit":
-            from .fit import fit
-            result = fit(spectra[0], recipe, **fit_kwargs)
-            fits = [result]
+        if unit.file:
+            chosen, out.failures, out.skipped = _select(Path(unit.file), recipe)
+            items = [(unit.file, block, s, unit.stem) for _i, block, s in chosen]
         else:
-            result = _fit_series()(spectra, recipe)
-            fits = list(result.results)
-        out.result = result
-        for ref, fr in zip(unit.refs, fits):
+            items = [(r.path, r.block, _spectrum(r), r.stem) for r in unit.refs]
+    except XpsfitError as exc:
+        out.failures += ([BatchItem(unit.file, None, _reason(exc))] if unit.file else
+                         [BatchItem(r.path, r.block, _reason(exc)) for r in unit.refs])
+        return out
+    if not items:
+        return out
+    figures = []
+    if unit.kind == "fit":
+        from .fit import fit
+        for path, block, spectrum, stem in items:
+            try:
+                result = fit(spectrum, recipe, **fit_kwargs)
+            except XpsfitError as exc:
+                out.failures.append(BatchItem(path, block, _reason(exc)))
+                continue
+            except Exception as exc:   # an engine bug on one spectrum must not end the batch
+                out.failures.append(BatchItem(path, block, _unexpected(exc)))
+                continue
+            out.results.append(result)
+            figures.append((path, block, stem, result))
+            why = _trouble(result)
+            if why:
+                out.failures.append(BatchItem(path, block, why, len(out.results) - 1))
+    else:
+        try:
+            series = _fit_series()([s for _p, _b, s, _st in items], recipe)
+        except XpsfitError as exc:
+            out.failures += [BatchItem(p, b, _reason(exc)) for p, b, _s, _st in items]
+            return out
+        except Exception as exc:
+            out.failures += [BatchItem(p, b, _unexpected(exc)) for p, b, _s, _st in items]
+            return out
+        out.results.append(series)
+        for (path, block, _s, stem), fr in zip(items, series.results):
+            figures.append((path, block, stem, fr))
             why = _trouble(fr)
             if why:
-                out.failures.append(BatchItem(ref.path, ref.block, why, result_index=-1))
-    except XpsfitError as exc:
-        out.failures = [BatchItem(r.path, r.block, _reason(exc)) for r in unit.refs]
-        return out
-    except Exception as exc:   # an engine bug on one spectrum must not end the batch
-        reason = f"{type(exc).__name__}: {exc}".splitlines()[0]
-        out.failures = [BatchItem(r.path, r.block, reason) for r in unit.refs]
-        return out
-    for path, fr in zip(unit.plot_paths, fits):
-        try:
-            from .plots import save_fit_figure
-            save_fit_figure(fr, path)
-        except Exception as exc:   # a figure is a by-product; the fit itself is kept
-            out.failures.append(BatchItem(str(fr.spectrum.attrs.get("source_file", "")),
-                                          int(fr.spectrum.attrs.get("block_index", 0)),
-                                          f"figure not written: {exc}".splitlines()[0]))
+                out.failures.append(BatchItem(path, block, why, 0))
+    if unit.plots:
+        _figures(out, figures, Path(unit.plots), recipe.region)
     return out
+
+
+def _figures(out: _Outcome, figures, folder: Path, region: str) -> None:
+    from .plots import save_fit_figure
+    for path, block, stem, result in figures:
+        target = folder / f"{stem}_b{block:02d}_{region_key(region)}.png"
+        try:
+            save_fit_figure(result, target)
+        except Exception as exc:   # a figure is a by-product; the fit itself is kept
+            out.failures.append(BatchItem(path, block, f"figure not written: "
+                                                       f"{_unexpected(exc)}"))
 
 
 def _fit_series():
@@ -338,35 +385,93 @@ def batch(inputs: str | os.PathLike | Sequence[str | os.PathLike], recipe: Recip
             raise FitError(f"folder {Path(target).parent} does not exist", path=target)
 
     files, missing = expand_inputs(inputs)
-    refs, failures, skipped = _scan(files, recipe_obj)
-    units = _units(refs, series_by, plots_dir, recipe_obj.region)
+    stems = _stems(files)
+    plots_text = str(plots_dir) if plots_dir is not None else ""
+    kind = "fit" if series_by == "none" else "series"
+    # Whole-file units read each file once, in the worker. A scan in the parent is needed to
+    # group by sample across files, or to spread a few many-block files over the workers.
+    if series_by == "sample" or (series_by == "none" and jobs > 1 and len(files) < 2 * jobs):
+        units, failures, skipped = _scanned_units(files, recipe_obj, series_by, stems,
+                                                  plots_text)
+    else:
+        failures, skipped = [], []
+        units = [_Unit(i, kind, file=str(f), stem=stems[str(f)], plots=plots_text)
+                 for i, f in enumerate(files)]
     fit_kwargs = {"monte_carlo": int(monte_carlo), "seed": int(seed)} if monte_carlo else {}
 
-    outcomes: dict[int, _Outcome] = {}
+    writer = None
+    if out is not None:
+        from .export.hdf5 import ResultsWriter
+        writer = ResultsWriter(out)
+    sink = _Sink(writer)
     stop: BaseException | None = None
     try:
-        if jobs == 1 or len(units) <= 1:
-            _run_serial(units, spec, recipe_obj, fit_kwargs, outcomes, progress)
-        else:
-            _run_parallel(units, spec, fit_kwargs, outcomes, progress, jobs)
-    except (KeyboardInterrupt, Cancelled) as exc:
-        stop = exc
+        try:
+            if jobs == 1 or len(units) <= 1:
+                _run_serial(units, spec, recipe_obj, fit_kwargs, sink, progress)
+            else:
+                _run_parallel(units, spec, fit_kwargs, sink, progress, jobs)
+        except (KeyboardInterrupt, Cancelled) as exc:
+            stop = exc
+        sink.finish()
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        raise
 
-    result = BatchResult(failures=missing + failures, skipped=skipped,
-                         interrupted=stop is not None)
-    for i in sorted(outcomes):
-        o = outcomes[i]
-        if o.result is not None:
-            result.results.append(o.result)
+    result = BatchResult(interrupted=stop is not None)
+    for i in sorted(sink.outcomes):
+        o = sink.outcomes[i]
+        offset = len(result.results)
+        result.results += o.results
         for item in o.failures:
-            if item.result_index == -1:
-                item.result_index = len(result.results) - 1
-            result.failures.append(item)
-    _write_outputs(result, out, table, plots_dir)
+            if item.result_index is not None:
+                item.result_index += offset
+        failures += o.failures
+        skipped += o.skipped
+    rank = {str(f): k for k, f in enumerate(files)}
+
+    def order(item: BatchItem):   # file order, then block: the same whatever the unit layout
+        return rank.get(item.file, -1), -1 if item.block is None else item.block
+
+    result.failures = missing + sorted(failures, key=order)
+    result.skipped = sorted(skipped, key=order)
+    _write_outputs(result, writer, table, plots_dir)
     if stop is not None:
         stop.partial = result
         raise stop
     return result
+
+
+class _Sink:
+    """Collects unit outcomes in completion order and streams their results into the HDF5
+    writer in *unit* order, so writing overlaps fitting and the file order is deterministic."""
+
+    def __init__(self, writer) -> None:
+        self.writer = writer
+        self.outcomes: dict[int, _Outcome] = {}
+        self.next = 0
+        self.in_file: dict[int, int] = {}   # unit -> how many of its results are written
+
+    def add(self, outcome: _Outcome) -> None:
+        self.outcomes[outcome.index] = outcome
+        while self.next in self.outcomes:
+            self._write(self.next)
+            self.next += 1
+
+    def finish(self) -> None:
+        """After a stop: the completed units beyond a gap (cancelled units) too, in order."""
+        for i in sorted(self.outcomes):
+            self._write(i)
+
+    def _write(self, index: int) -> None:
+        if self.writer is None:
+            return
+        done = self.in_file.get(index, 0)
+        for r in self.outcomes[index].results[done:]:
+            self.writer.add(r)      # a Ctrl-C here leaves the count short: finish() resumes
+            done += 1
+            self.in_file[index] = done
 
 
 def _resolve_recipe(recipe) -> tuple[Recipe, _RecipeSpec]:
@@ -378,22 +483,17 @@ def _resolve_recipe(recipe) -> tuple[Recipe, _RecipeSpec]:
 
 
 def _tick(progress: Progress | None, done: int, total: int, unit: _Unit) -> None:
-    if progress is None:
-        return
-    ref = unit.refs[0]
-    what = f"{Path(ref.path).name}#{ref.block}" + (
-        f" (+{len(unit.refs) - 1})" if len(unit.refs) > 1 else "")
-    if progress(done, total, what):
+    if progress is not None and progress(done, total, unit.describe()):
         raise Cancelled("batch cancelled")
 
 
-def _run_serial(units, spec, recipe, fit_kwargs, outcomes, progress) -> None:
+def _run_serial(units, spec, recipe, fit_kwargs, sink: _Sink, progress) -> None:
     for done, unit in enumerate(units, 1):
-        outcomes[unit.index] = _run_unit(unit, spec, recipe, fit_kwargs)
+        sink.add(_run_unit(unit, spec, recipe, fit_kwargs))
         _tick(progress, done, len(units), unit)
 
 
-def _run_parallel(units, spec, fit_kwargs, outcomes, progress, jobs) -> None:
+def _run_parallel(units, spec, fit_kwargs, sink: _Sink, progress, jobs) -> None:
     pool = ProcessPoolExecutor(max_workers=min(jobs, len(units)), mp_context=_mp_context(),
                                initializer=_worker_init)
     futures: dict[Future, _Unit] = {}
@@ -404,14 +504,14 @@ def _run_parallel(units, spec, fit_kwargs, outcomes, progress, jobs) -> None:
         while pending:
             finished, pending = wait(pending, return_when=FIRST_COMPLETED)
             for fut in sorted(finished, key=lambda f: futures[f].index):
-                _collect(fut, futures[fut], outcomes)
-                _tick(progress, len(outcomes), len(units), futures[fut])
+                sink.add(_collect(fut, futures[fut]))
+                _tick(progress, len(sink.outcomes), len(units), futures[fut])
     finally:
         # on Ctrl-C / cancel: drop queued units, let running ones finish, keep their results
         pool.shutdown(wait=True, cancel_futures=True)
         for fut, unit in futures.items():
-            if unit.index not in outcomes and fut.done() and not fut.cancelled():
-                _collect(fut, unit, outcomes)
+            if unit.index not in sink.outcomes and fut.done() and not fut.cancelled():
+                sink.outcomes[unit.index] = _collect(fut, unit)   # written by finish()
 
 
 def _mp_context():
@@ -425,24 +525,26 @@ def _mp_context():
     return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
 
 
-def _collect(fut: Future, unit: _Unit, outcomes: dict[int, _Outcome]) -> None:
+def _collect(fut: Future, unit: _Unit) -> _Outcome:
     exc = fut.exception()
     if exc is None:
-        outcomes[unit.index] = fut.result()
-    else:   # the worker process itself died (killed, out of memory)
-        reason = f"worker failed: {type(exc).__name__}: {exc}".splitlines()[0]
-        outcomes[unit.index] = _Outcome(unit.index, None,
-                                        [BatchItem(r.path, r.block, reason) for r in unit.refs])
+        return fut.result()
+    # the worker process itself died (killed, out of memory)
+    reason = f"worker failed: {_unexpected(exc)}"
+    rows = ([BatchItem(unit.file, None, reason)] if unit.file
+            else [BatchItem(r.path, r.block, reason) for r in unit.refs])
+    return _Outcome(unit.index, failures=rows)
 
 
-def _write_outputs(result: BatchResult, out, table, plots_dir) -> None:
+def _write_outputs(result: BatchResult, writer, table, plots_dir) -> None:
     if plots_dir is not None:
         result.outputs["plots"] = plots_dir
     if not result.results:
-        return   # an empty results file would only hide that nothing was done
-    if out is not None:
-        from .export.hdf5 import save
-        result.outputs["out"] = save(result.results, out)
+        if writer is not None:
+            writer.abort()   # an empty results file would only hide that nothing was done
+        return
+    if writer is not None:
+        result.outputs["out"] = writer.close()
     if table is not None:
         from .export.tables import write_table
         write_table(table_items(result.results), table)

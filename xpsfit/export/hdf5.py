@@ -17,6 +17,7 @@ Nothing is pickled; files are written atomically (:func:`xpsfit.atomic.atomic_pa
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -39,7 +40,7 @@ from ..errors import ExportError, XpsfitError
 from ..result import (ComponentResult, FitResult, FitStatistics, Onset, ParameterRecord,
                       PresenceTest, SeriesResult)
 
-__all__ = ["save", "load_result", "load_results", "FORMAT", "FORMAT_VERSION"]
+__all__ = ["save", "load_result", "load_results", "ResultsWriter", "FORMAT", "FORMAT_VERSION"]
 
 FORMAT = "xpsfit-results"
 FORMAT_VERSION = 1
@@ -49,7 +50,6 @@ COMPRESS_ABOVE = 256
 _STR = h5py.string_dtype("utf-8")
 _JSON_KEYS = "__json_keys__"
 _XATTR = "xarray_attr:"
-_FIELD = "field:"
 
 Result = FitResult | SeriesResult
 
@@ -63,31 +63,102 @@ def save(result: Result | Sequence[Result], path: str | os.PathLike, *,
     Each result becomes one NXentry (``entry`` for a single result, ``entry0000``… for a list,
     in list order). Raises :class:`ExportError` naming the file when it cannot be written.
     """
-    target = Path(path)
     single = isinstance(result, (FitResult, SeriesResult))
     results = [result] if single else list(result)
     for r in results:
-        if not isinstance(r, (FitResult, SeriesResult)):
-            raise ExportError(f"cannot save an object of type {type(r).__name__} "
-                              "(expected FitResult or SeriesResult)", path=target)
-    if target.exists() and not overwrite:
-        raise ExportError("file exists (pass overwrite=True to replace it)", path=target)
-    if not target.parent.is_dir():
-        raise ExportError(f"folder {target.parent} does not exist", path=target)
-    writer = _Writer()
-    try:
-        with atomic_path(target) as tmp:
+        _check_type(r, path)
+    with ResultsWriter(path, overwrite=overwrite, single=single) as writer:
+        for r in results:
+            writer.add(r)
+    return Path(path)
+
+
+def _check_type(result, path) -> None:
+    if not isinstance(result, (FitResult, SeriesResult)):
+        raise ExportError(f"cannot save an object of type {type(result).__name__} "
+                          "(expected FitResult or SeriesResult)", path=path)
+
+
+class ResultsWriter:
+    """Write results one at a time into a new file that replaces ``path`` only on
+    :meth:`close` (atomically); :meth:`abort` discards it and leaves any old file alone.
+
+    Used as a context manager it closes on success and aborts on an exception. A batch adds
+    each result as soon as it is ready, so writing overlaps with fitting and an interrupted
+    batch can still close the file with what is done.
+    """
+
+    def __init__(self, path: str | os.PathLike, *, overwrite: bool = True,
+                 single: bool = False):
+        self.path = Path(path)
+        self.single = single
+        self.count = 0
+        if self.path.exists() and not overwrite:
+            raise ExportError("file exists (pass overwrite=True to replace it)", path=self.path)
+        if not self.path.parent.is_dir():
+            raise ExportError(f"folder {self.path.parent} does not exist", path=self.path)
+        self._stack = contextlib.ExitStack()
+        self._writer = _Writer()
+        with self._errors():
+            tmp = self._stack.enter_context(atomic_path(self.path))
             # v110 object formats: compact groups (a third of the size of 1.8-style ones) and
             # still readable by every HDF5 >= 1.10 tool
-            with h5py.File(tmp, "w", libver=("v110", "latest")) as f:
-                writer.write_file(f, results, single)
-    except XpsfitError as exc:
-        if isinstance(exc, ExportError) and exc.path:
+            self._file = self._stack.enter_context(h5py.File(tmp, "w",
+                                                             libver=("v110", "latest")))
+            self._writer.write_root(self._file)
+
+    @contextlib.contextmanager
+    def _errors(self):
+        try:
+            yield
+        except ExportError as exc:
+            self.abort()
+            if exc.path:
+                raise
+            raise ExportError(exc.message, path=self.path) from exc
+        except XpsfitError as exc:
+            self.abort()
+            raise ExportError(exc.message, path=self.path) from exc
+        except (OSError, ValueError, TypeError, KeyError) as exc:
+            self.abort()
+            raise ExportError(f"could not write results: {_first_line(exc)}",
+                              path=self.path) from exc
+
+    def add(self, result: Result) -> None:
+        _check_type(result, self.path)
+        if self.single and self.count:
+            raise ExportError("a single-result file holds one result", path=self.path)
+        name = "entry" if self.single else f"entry{self.count:04d}"
+        try:
+            with self._errors():
+                self._writer.write_entry(self._file, name, self.count, result)
+        except KeyboardInterrupt:
+            # interrupted half-way through an entry: remove it so that close() still gives a
+            # complete file; the caller may add the same result again
+            with contextlib.suppress(Exception):
+                del self._file[name]
             raise
-        raise ExportError(exc.message, path=target) from exc
-    except (OSError, ValueError, TypeError) as exc:
-        raise ExportError(f"could not write results: {exc}", path=target) from exc
-    return target
+        self.count += 1
+
+    def close(self) -> Path:
+        """Finish the file and move it into place."""
+        with self._errors():
+            self._stack.close()
+        return self.path
+
+    def abort(self) -> None:
+        """Drop the temporary file; the previous file at ``path`` (if any) stays."""
+        err = RuntimeError("aborted")
+        self._stack.__exit__(type(err), err, None)
+
+    def __enter__(self) -> "ResultsWriter":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
 
 
 def load_results(path: str | os.PathLike) -> list[Result]:
@@ -185,13 +256,18 @@ def _read_strings(dset: h5py.Dataset) -> list[str]:
     return [str(s) for s in dset.asstr()[()]]
 
 
+_GCPL = None
+
+
 def _group(parent: h5py.Group, name: str, nx_class: str, **attrs) -> h5py.Group:
     # Attributes stay in the object header ("compact") up to 64 of them: HDF5's default moves
     # a 9th attribute into a dense heap + B-tree costing ~4 kB per group, which for a batch of
     # hundreds of fits would be most of the file.
-    gcpl = h5py.h5p.create(h5py.h5p.GROUP_CREATE)
-    gcpl.set_attr_phase_change(64, 48)
-    g = h5py.Group(h5py.h5g.create(parent.id, name.encode("utf-8"), gcpl=gcpl))
+    global _GCPL
+    if _GCPL is None:
+        _GCPL = h5py.h5p.create(h5py.h5p.GROUP_CREATE)
+        _GCPL.set_attr_phase_change(64, 48)
+    g = h5py.Group(h5py.h5g.create(parent.id, name.encode("utf-8"), gcpl=_GCPL))
     g.attrs["NX_class"] = nx_class
     for k, v in attrs.items():
         g.attrs[k] = v
@@ -315,51 +391,77 @@ def _decode_column(kind: str, column: np.ndarray, mask) -> list:
     return values
 
 
-def _write_table(parent: h5py.Group, name: str, rows: Sequence, cls) -> h5py.Dataset:
-    """A list of dataclass instances as ONE compound dataset (viewers show it as a table).
+def _write_columns(parent: h5py.Group, name: str, columns: dict[str, list], n_rows: int,
+                   xpsfit_type: str) -> h5py.Dataset:
+    """Named columns as ONE compound dataset (viewers show it as a table).
 
-    One dataset per table rather than per column keeps the per-fit overhead small; a field that
-    may be None gets a companion ``<field>__is_none`` column.
+    One dataset rather than one per column (or one attribute per value) keeps both the file
+    and the writing time per fit small; a column holding None gets a boolean companion
+    ``<name>__is_none``; ``python_types`` says how to rebuild each column's Python values.
     """
-    kinds, columns = {}, {}
-    for fld in dataclasses.fields(cls):
-        kind, column, mask = _encode_column([getattr(r, fld.name) for r in rows])
-        kinds[fld.name] = kind
-        columns[fld.name] = column
+    kinds, arrays = {}, {}
+    for key, values in columns.items():
+        kind, column, mask = _encode_column(values)
+        kinds[key] = kind
+        arrays[key] = column
         if mask is not None:
-            columns[f"{fld.name}__is_none"] = mask
-    dtype = np.dtype([(k, _STR if c.dtype == object else c.dtype) for k, c in columns.items()])
-    table = np.empty(len(rows), dtype=dtype)
-    for k, c in columns.items():
-        table[k] = c
-    dset = _create(parent, name, table)
-    dset.attrs["xpsfit_type"] = f"table:{cls.__name__}"
+            arrays[f"{key}__is_none"] = mask
+    if arrays:
+        dtype = np.dtype([(k, _STR if c.dtype == object else c.dtype)
+                          for k, c in arrays.items()])
+        table = np.empty(n_rows, dtype=dtype)
+        for k, c in arrays.items():
+            table[k] = c
+        dset = _create(parent, name, table)
+    else:   # HDF5 has no compound type without members
+        dset = _strings(parent, name, [])
+    dset.attrs["xpsfit_type"] = xpsfit_type
     dset.attrs["python_types"] = json.dumps(kinds)
     return dset
 
 
-def _read_table(dset: h5py.Dataset, cls) -> list:
+def _read_columns(dset: h5py.Dataset) -> tuple[dict[str, list], int]:
     kinds = json.loads(dset.attrs["python_types"])
     table = dset[()]
     names = table.dtype.names or ()
     columns = {}
-    for field_name, kind in kinds.items():
-        mask_name = f"{field_name}__is_none"
+    for key, kind in kinds.items():
+        mask_name = f"{key}__is_none"
         mask = table[mask_name] if mask_name in names else None
-        columns[field_name] = _decode_column(kind, table[field_name], mask)
-    return [cls(**{k: v[i] for k, v in columns.items()}) for i in range(len(table))]
+        columns[key] = _decode_column(kind, table[key], mask)
+    return columns, len(table)
 
 
-def _write_record(parent: h5py.Group, name: str, obj) -> h5py.Group:
-    """One dataclass instance as attributes of a group (types kept, None as JSON)."""
-    g = _group(parent, name, "NXcollection", xpsfit_type=f"record:{type(obj).__name__}")
-    _write_attrs(g, {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)},
-                 prefix=_FIELD)
-    return g
+def _write_table(parent: h5py.Group, name: str, rows: Sequence, cls,
+                 xpsfit_type: str = "table") -> h5py.Dataset:
+    """A list of dataclass instances: one row each, one column per field."""
+    columns = {f.name: [getattr(r, f.name) for r in rows] for f in dataclasses.fields(cls)}
+    return _write_columns(parent, name, columns, len(rows), f"{xpsfit_type}:{cls.__name__}")
 
 
-def _read_record(g: h5py.Group, cls):
-    return cls(**_read_attrs(g, prefix=_FIELD))
+def _read_table(dset: h5py.Dataset, cls) -> list:
+    columns, n = _read_columns(dset)
+    return [cls(**{k: v[i] for k, v in columns.items()}) for i in range(n)]
+
+
+def _write_record(parent: h5py.Group, name: str, obj) -> h5py.Dataset:
+    """One dataclass instance as a one-row table."""
+    return _write_table(parent, name, [obj], type(obj), xpsfit_type="record")
+
+
+def _read_record(dset: h5py.Dataset, cls):
+    return _read_table(dset, cls)[0]
+
+
+def _write_mapping(parent: h5py.Group, name: str, mapping: dict) -> h5py.Dataset:
+    """A dict (e.g. a Spectrum's attrs) as a one-row table: one column per key, types kept."""
+    return _write_columns(parent, name, {str(k): [v] for k, v in mapping.items()}, 1,
+                          "mapping")
+
+
+def _read_mapping(dset: h5py.Dataset) -> dict:
+    columns, _ = _read_columns(dset)
+    return {k: v[0] for k, v in columns.items()}
 
 
 # ------------------------------------------------------------------------------- xarray objects
@@ -373,15 +475,14 @@ def _write_variable(group: h5py.Group, name: str, var: xr.Variable) -> h5py.Data
         dset = _create(group, name, data)
     else:
         raise ExportError(f"variable {name!r} has dtype {data.dtype} which is not stored")
-    dset.attrs["xarray_dims"] = json.dumps(list(var.dims))
-    dset.attrs["xarray_dtype"] = data.dtype.str
+    dset.attrs["xarray"] = json.dumps({"dims": list(var.dims), "dtype": data.dtype.str})
     _write_attrs(dset, dict(var.attrs), prefix=_XATTR)
     return dset
 
 
 def _read_variable(dset: h5py.Dataset) -> xr.Variable:
-    dims = json.loads(dset.attrs["xarray_dims"])
-    dtype = np.dtype(dset.attrs["xarray_dtype"])
+    info = json.loads(dset.attrs["xarray"])
+    dims, dtype = info["dims"], np.dtype(info["dtype"])
     if dtype.kind in "OUS":
         raw = dset.asstr()[()]
         data = np.array(raw, dtype=object).astype(dtype)
@@ -410,8 +511,7 @@ def _write_dataarray(parent: h5py.Group, name: str, da: xr.DataArray) -> h5py.Gr
         dset = _write_variable(g, str(cname), coord.variable)
         if cname == "binding_energy":
             _energy_units(dset)
-    meta = _group(g, "metadata", "NXcollection")
-    _write_attrs(meta, dict(da.attrs))
+    _write_mapping(g, "metadata", dict(da.attrs))
     return g
 
 
@@ -419,7 +519,7 @@ def _read_dataarray(g: h5py.Group) -> xr.DataArray:
     values = _read_variable(g[g.attrs["xarray_values"]])
     coords = {c: _read_variable(g[c]) for c in json.loads(g.attrs["xarray_coords"])}
     return xr.DataArray(values, coords=coords, name=json.loads(g.attrs["xarray_name"]),
-                        attrs=_read_attrs(g["metadata"], skip=("NX_class",)))
+                        attrs=_read_mapping(g["metadata"]))
 
 
 def _write_dataset(parent: h5py.Group, name: str, ds: xr.Dataset) -> h5py.Group:
@@ -497,12 +597,13 @@ class _Writer:
 
     def __init__(self) -> None:
         self.texts: dict[tuple[str, str], h5py.Dataset] = {}
-        self.recipe_cache: dict[int, tuple[Any, str, str]] = {}
+        self.recipe_cache: list[tuple[Any, tuple[str, str]]] = []
         self.hashes: dict[str, str] = {}
+        self.processes: dict[tuple[str, str, str], h5py.Group] = {}
         self.date = datetime.now(timezone.utc).isoformat(timespec="seconds")
         self.versions = _versions()
 
-    def write_file(self, f: h5py.File, results: list[Result], single: bool) -> None:
+    def write_root(self, f: h5py.File) -> None:
         f.attrs["NX_class"] = "NXroot"
         f.attrs["creator"] = "xpsfit"
         f.attrs["xpsfit_format"] = FORMAT
@@ -510,23 +611,25 @@ class _Writer:
         f.attrs["file_time"] = self.date
         f.attrs["HDF5_Version"] = h5py.version.hdf5_version
         f.attrs["h5py_version"] = h5py.version.version
-        names = ["entry"] if single else [f"entry{i:04d}" for i in range(len(results))]
-        if names:
-            f.attrs["default"] = names[0]
-        for i, (name, result) in enumerate(zip(names, results)):
-            g = _group(f, name, "NXentry", xpsfit_index=np.int64(i))
-            if isinstance(result, SeriesResult):
-                self.write_series(g, result)
-            else:
-                self.write_fit(g, result)
+
+    def write_entry(self, f: h5py.File, name: str, index: int, result: Result) -> None:
+        if index == 0:
+            f.attrs["default"] = name
+        g = _group(f, name, "NXentry", xpsfit_index=np.int64(index))
+        if isinstance(result, SeriesResult):
+            self.write_series(g, result)
+        else:
+            self.write_fit(g, result)
 
     # -- pieces shared by fits and series
     def _recipe_texts(self, recipe) -> tuple[str, str]:
-        cached = self.recipe_cache.get(id(recipe))
-        if cached is not None and cached[0] is recipe:
-            return cached[1], cached[2]
+        # Results from worker processes carry equal but distinct Recipe objects: compare by
+        # value (a batch has one or a few recipes) rather than re-serialising for every fit.
+        for known, texts in self.recipe_cache:
+            if known is recipe or known == recipe:
+                return texts
         texts = (_recipe_toml(recipe), _library_entries_toml(recipe))
-        self.recipe_cache[id(recipe)] = (recipe, *texts)
+        self.recipe_cache.append((recipe, texts))
         return texts
 
     def _text(self, g: h5py.Group, name: str, text: str, media_type: str) -> None:
@@ -540,12 +643,20 @@ class _Writer:
         self.texts[(name, text)] = dset
 
     def write_process(self, parent: h5py.Group, recipe) -> None:
+        recipe_text, library_text = self._recipe_texts(recipe)
+        key = (recipe_text, library_text, str(recipe.source or ""))
+        existing = self.processes.get(key)
+        if existing is not None:
+            # same recipe, software and time: one group hard-linked from every entry, which
+            # also spares hundreds of attribute writes in a big batch
+            parent["process"] = existing
+            return
         p = _group(parent, "process", "NXprocess", program="xpsfit",
                    version=self.versions["xpsfit_version"], date=self.date,
-                   recipe_source=str(recipe.source or ""), **self.versions)
-        recipe_text, library_text = self._recipe_texts(recipe)
+                   recipe_source=key[2], **self.versions)
         self._text(p, "recipe", recipe_text, "application/toml")
         self._text(p, "library_entries", library_text, "application/toml")
+        self.processes[key] = p
 
     def _hash(self, source: str) -> str:
         if source not in self.hashes:
@@ -583,8 +694,7 @@ class _Writer:
             # NeXus NXpeak vocabulary as attributes: the components table is the full record
             _group(fit, f"peak{i:02d}", "NXpeak", species=c.species, label=c.label,
                    function=c.lineshape, position=np.float64(c.position),
-                   total_area=np.float64(c.area), fwhm=np.float64(c.fwhm),
-                   fraction=np.float64(c.fraction), row=np.int64(i))
+                   total_area=np.float64(c.area))
         bg = _group(fit, "background", "NXfit_background",
                     type=str(r.recipe.background.type))
         if "background" in r.curves:
