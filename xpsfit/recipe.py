@@ -21,6 +21,7 @@ Every problem is one :class:`RecipeError` line with the file, line and key path.
 from __future__ import annotations
 
 import math
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -527,6 +528,19 @@ def recipe_to_toml(recipe: Recipe) -> str:
     """TOML text that loads back into an equal recipe (``load(to_toml(r)) == r``)."""
     header = f"# xpsfit recipe: {recipe.region} with library {recipe.library_name}\n\n"
     return header + _one_line_arrays(tomli_w.dumps(recipe_to_dict(recipe)))
+
+
+def save_recipe(recipe: Recipe, path: str | os.PathLike) -> None:
+    """Write ``recipe_to_toml(recipe)`` to ``path`` atomically (UTF-8): a crash or kill while
+    saving leaves the previous file whole. Raises :class:`RecipeError` when it cannot write."""
+    from .atomic import atomic_write
+
+    text = recipe_to_toml(recipe)
+    try:
+        with atomic_write(path, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+    except OSError as exc:
+        raise RecipeError(f"cannot write recipe: {exc.strerror or exc}", path=path) from None
 
 
 _ARRAY = re.compile(r"\[\n((?:    [^\n\[\]{}]*,\n)+)\]")
