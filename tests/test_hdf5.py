@@ -400,3 +400,22 @@ def test_file_has_no_pickled_objects(tmp_path, recipe, spectra):
     with h5py.File(path, "r") as f:
         f.visititems(visit)
     assert kinds <= {"f", "i", "b", "O", "V", "u"}
+
+
+def test_results_writer_streams_and_aborts(tmp_path, real_fit, recipe, spectra):
+    path = hdf5.save(real_fit, tmp_path / "r.h5")
+    writer = hdf5.ResultsWriter(path)
+    writer.add(synthetic_fit(recipe, spectra[0]))
+    writer.abort()                                   # nothing replaces the old file
+    assert_same(real_fit, hdf5.load_result(path))
+    with hdf5.ResultsWriter(path) as w:
+        for i, s in enumerate(spectra[:3]):
+            w.add(synthetic_fit(recipe, s, seed=i))
+    assert [r.label for r in hdf5.load_results(path)] == ["spectrum 0", "spectrum 1",
+                                                          "spectrum 2"]
+    with pytest.raises(RuntimeError):
+        with hdf5.ResultsWriter(path) as w:
+            w.add(real_fit)
+            raise RuntimeError("batch crashed")
+    assert len(hdf5.load_results(path)) == 3
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
