@@ -208,3 +208,21 @@ def test_screenshot_mode_writes_png(tmp_path, qtbot, cnf_series, s2p_recipe):
     from PySide6.QtGui import QImage
     img = QImage(str(out))
     assert (img.width(), img.height()) == (1400, 860)
+
+
+def test_cancel_series_fit_keeps_window_usable(window, cnf_series, s2p_recipe, qtbot):
+    need_api("fit_series")
+    w = window
+    w.open_paths([cnf_series])
+    w.set_recipe(s2p_recipe, "load")
+    w.set_series([(0, i) for i in (0, 2, 4, 6, 8)])
+    w.fit_series()
+    assert w.is_busy() and w.cancel_button.isVisible()
+    w.cancel_fit()
+    wait_idle(qtbot, w, timeout=60000)
+    assert w.series_result is None and w.errors == []        # a cancelled result is never shown
+    assert not w.cancel_button.isVisible() and not w.progress_bar.isVisible()
+    w.select(S2P_43V)                                          # and the window works on
+    w.fit_current()
+    wait_idle(qtbot, w)
+    assert w.current_result() is not None and w.errors == []
