@@ -263,3 +263,10 @@ def test_export_cli_remakes_outputs_without_refitting(mixed, tmp_path, capsys):
     notes.write_text("no")
     assert main(["export", str(notes)]) == 2
     assert "not a readable HDF5 file" in capsys.readouterr().err
+
+
+def test_public_batch_is_the_function_even_after_importing_the_module(tmp_path):
+    import xpsfit.batch as module
+    assert xpsfit.batch is module or xpsfit.batch is batch
+    res = xpsfit.batch([tmp_path / "nothing.vms"], S2P)   # callable either way
+    assert res.exit_code == 2 and res.failures[0].reason == "no such file or folder"
