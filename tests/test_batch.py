@@ -8,7 +8,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,7 @@ import xpsfit
 from xpsfit.batch import BatchResult, batch, expand_inputs
 from xpsfit.cli import main
 from xpsfit.cli.batch import ProgressPrinter
-from xpsfit.errors import Cancelled, FitError, RecipeError
+from xpsfit.errors import Cancelled, FitError
 from xpsfit.export.hdf5 import load_results
 
 from realdata import EXAMPLES

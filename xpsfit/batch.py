@@ -4,8 +4,10 @@
 fits each spectrum whose region matches the recipe (or one series per file or per sample),
 optionally over several processes, and returns a :class:`BatchResult` with the results in a
 deterministic order (input order, blocks in file order), the failures (file, block, reason) and
-what was skipped (unrelated files, other regions). Outputs (HDF5, CSV, figures) are written at
-the end, also after Ctrl-C or a cancel through ``progress`` — with what was done by then.
+what was skipped (unrelated files, other regions). Results go into the HDF5 file as they
+arrive (in input order), figures are drawn by the workers, and the file (and CSV table) are put
+in place at the end, also after Ctrl-C or a cancel through ``progress``, with what was done by
+then. A fit flagged not trustworthy is kept in the results and also listed as a failure.
 
 Workers receive paths and the recipe path (or its TOML text), never big objects, and load the
 recipe with the same call as ``xpsfit fit``, so the numbers are the same as a single fit's.
@@ -13,7 +15,6 @@ recipe with the same call as ``xpsfit fit``, so the numbers are the same as a si
 from __future__ import annotations
 
 import glob
-import math
 import multiprocessing
 import os
 import signal
@@ -242,6 +243,11 @@ _FILES: dict[str, list] = {}
 _FILE_CACHE = 4   # a worker usually gets consecutive blocks of one file: read it once
 
 
+def _forget() -> None:
+    _RECIPES.clear()
+    _FILES.clear()
+
+
 def _worker_init() -> None:
     # Ctrl-C is the parent's business: it stops handing out work and keeps what is done;
     # a worker dying of SIGINT would break the pool and lose the fits in flight.
@@ -349,7 +355,8 @@ def _fit_series():
 
 # ------------------------------------------------------------------------------- the driver
 
-def batch(inputs: str | os.PathLike | Sequence[str | os.PathLike], recipe: Recipe | str | os.PathLike,
+def batch(inputs: str | os.PathLike | Sequence[str | os.PathLike],
+          recipe: Recipe | str | os.PathLike,
           *, series_by: str = "none", jobs: int = 1, out: str | os.PathLike | None = None,
           table: str | os.PathLike | None = None, plots: str | os.PathLike | None = None,
           progress: Progress | None = None, monte_carlo: int = 0, seed: int = 0) -> BatchResult:
@@ -357,9 +364,10 @@ def batch(inputs: str | os.PathLike | Sequence[str | os.PathLike], recipe: Recip
 
     ``series_by``: ``"none"`` (one fit per spectrum), ``"file"`` (one series per file) or
     ``"sample"`` (one series per sample name, across files). ``jobs`` > 1 fits in that many
-    processes. ``out`` (HDF5, one NXentry per result), ``table`` (CSV) and ``plots`` (a folder
-    of PNG fit panels) are written at the end. ``progress(done, total, message)`` is called
-    after each fit/series; returning True cancels: what is done is written, then
+    processes. ``out`` (HDF5, one NXentry per result, streamed while fitting and moved into
+    place at the end), ``table`` (CSV) and ``plots`` (a folder of PNG fit panels) are optional.
+    ``progress(done, total, message)`` is called after each work unit (a file, a block or a
+    series); returning True cancels: what is done is written, then
     :class:`Cancelled` is raised with the partial :class:`BatchResult` as ``.partial``
     (KeyboardInterrupt likewise carries ``.partial``).
     """
@@ -405,6 +413,7 @@ def batch(inputs: str | os.PathLike | Sequence[str | os.PathLike], recipe: Recip
         writer = ResultsWriter(out)
     sink = _Sink(writer)
     stop: BaseException | None = None
+    _forget()   # files or recipes edited since an earlier batch in this process must be re-read
     try:
         try:
             if jobs == 1 or len(units) <= 1:
@@ -418,6 +427,8 @@ def batch(inputs: str | os.PathLike | Sequence[str | os.PathLike], recipe: Recip
         if writer is not None:
             writer.abort()
         raise
+    finally:
+        _forget()
 
     result = BatchResult(interrupted=stop is not None)
     for i in sorted(sink.outcomes):
@@ -478,8 +489,8 @@ def _resolve_recipe(recipe) -> tuple[Recipe, _RecipeSpec]:
     if isinstance(recipe, Recipe):
         from .recipe import recipe_to_toml
         return recipe, _RecipeSpec(text=recipe_to_toml(recipe), source=recipe.source)
-    spec = _RecipeSpec(path=str(recipe))
-    return _recipe_for(spec), spec
+    from .recipe import load_recipe
+    return load_recipe(recipe), _RecipeSpec(path=str(recipe))
 
 
 def _tick(progress: Progress | None, done: int, total: int, unit: _Unit) -> None:
