@@ -43,8 +43,8 @@ def _size(text: str) -> tuple[int, int]:
 class _Bar:
     """A progress bar on a terminal, a plain line per ~10 % otherwise (logs, CI)."""
 
-    def __init__(self, stream=sys.stderr):
-        self.stream = stream
+    def __init__(self, stream=None):
+        self.stream = stream if stream is not None else sys.stderr   # looked up now, not at import
         self.tty = stream.isatty()
         self.last = -1
         self.t0 = time.perf_counter()
