@@ -209,6 +209,10 @@ def test_series_by_file_and_sample(mixed, tmp_path):
     back = load_results(tmp_path / "f.h5")
     for a, b in zip(by_file.results, back):
         assert_same(a, b)
+    # two jobs: the workers build the HDF5 entries, the parent copies them and links recipes
+    batch([mixed], S2P, series_by="file", jobs=2, out=tmp_path / "f2.h5")
+    for a, b in zip(back, load_results(tmp_path / "f2.h5")):
+        assert_same(a, b)
 
 
 # ------------------------------------------------------------------------------------ the CLI

@@ -40,7 +40,8 @@ from ..errors import ExportError, XpsfitError
 from ..result import (ComponentResult, FitResult, FitStatistics, Onset, ParameterRecord,
                       PresenceTest, SeriesResult)
 
-__all__ = ["save", "load_result", "load_results", "ResultsWriter", "FORMAT", "FORMAT_VERSION"]
+__all__ = ["save", "load_result", "load_results", "ResultsWriter", "entries_image", "FORMAT",
+           "FORMAT_VERSION"]
 
 FORMAT = "xpsfit-results"
 FORMAT_VERSION = 1
@@ -140,6 +141,29 @@ class ResultsWriter:
             raise
         self.count += 1
 
+    def add_from_image(self, image: bytes, index: int, result: Result) -> None:
+        """Add entry ``index`` of an :func:`entries_image` built (in a worker process) from
+        results of which ``result`` is that one: a C-level copy, ~10x cheaper than writing."""
+        _check_type(result, self.path)
+        name = "entry" if self.single else f"entry{self.count:04d}"
+        try:
+            with self._errors():
+                src = h5py.File(h5py.h5f.open_file_image(image))
+                try:
+                    src.copy(src[f"entry{index:04d}"], self._file, name=name)
+                finally:
+                    src.close()
+                g = self._file[name]
+                g.attrs["xpsfit_index"] = np.int64(self.count)
+                if self.count == 0:
+                    self._file.attrs["default"] = name
+                self._writer.attach_process(g, result)
+        except KeyboardInterrupt:
+            with contextlib.suppress(Exception):
+                del self._file[name]
+            raise
+        self.count += 1
+
     def close(self) -> Path:
         """Finish the file and move it into place."""
         with self._errors():
@@ -159,6 +183,24 @@ class ResultsWriter:
             self.close()
         else:
             self.abort()
+
+
+def entries_image(results: Sequence[Result]) -> bytes:
+    """``results`` as the bytes of an in-memory HDF5 file (entries ``entry0000``…, without
+    process groups) for :meth:`ResultsWriter.add_from_image`. Lets batch workers do the
+    expensive part of writing in parallel; the parent only copies."""
+    for r in results:
+        _check_type(r, "<memory>")
+    writer = _Writer(with_process=False)
+    f = h5py.File(f"xpsfit-image-{os.getpid()}-{id(results)}", "w", driver="core",
+                  backing_store=False, libver=("v110", "latest"))
+    try:
+        for i, r in enumerate(results):
+            writer.write_entry(f, f"entry{i:04d}", i, r)
+        f.flush()
+        return f.id.get_file_image()
+    finally:
+        f.close()
 
 
 def load_results(path: str | os.PathLike) -> list[Result]:
@@ -595,13 +637,21 @@ def _toml_clean(value):
 class _Writer:
     """Writes entries; remembers recipe texts and file hashes so each is stored/computed once."""
 
-    def __init__(self) -> None:
+    def __init__(self, with_process: bool = True) -> None:
+        self.with_process = with_process
         self.texts: dict[tuple[str, str], h5py.Dataset] = {}
         self.recipe_cache: list[tuple[Any, tuple[str, str]]] = []
         self.hashes: dict[str, str] = {}
         self.processes: dict[tuple[str, str, str], h5py.Group] = {}
         self.date = datetime.now(timezone.utc).isoformat(timespec="seconds")
         self.versions = _versions()
+
+    def attach_process(self, g: h5py.Group, result: Result) -> None:
+        """The process groups of an entry written with ``with_process=False``."""
+        self.write_process(g, result.recipe)
+        if isinstance(result, SeriesResult):
+            for i, r in enumerate(result.results):
+                self.write_process(g[f"spectrum{i:04d}"], r.recipe)
 
     def write_root(self, f: h5py.File) -> None:
         f.attrs["NX_class"] = "NXroot"
@@ -675,7 +725,8 @@ class _Writer:
         g.attrs["label"] = str(r.label)
         g.attrs["monte_carlo"] = np.int64(r.monte_carlo)
         g.attrs["title"] = f"{r.recipe.region} fit of {r.spectrum.attrs.get('source_file', '')}"
-        self.write_process(g, r.recipe)
+        if self.with_process:
+            self.write_process(g, r.recipe)
         spec = _write_dataarray(g, "spectrum", r.spectrum)
         source = str(r.spectrum.attrs.get("source_file", ""))
         spec.attrs["source_file"] = source
@@ -707,7 +758,8 @@ class _Writer:
         g.attrs["xpsfit_type"] = "SeriesResult"
         g.attrs["mode"] = str(s.mode)
         g.attrs["title"] = f"{s.recipe.region} series of {len(s.results)} spectra ({s.mode})"
-        self.write_process(g, s.recipe)
+        if self.with_process:
+            self.write_process(g, s.recipe)
         _strings(g, "labels", s.labels)
         sf = _group(g, "series_fit", "NXprocess", xpsfit_class="NXfit")
         params = _write_table(sf, "parameters", list(s.parameters.values()), ParameterRecord)
