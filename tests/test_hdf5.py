@@ -2,6 +2,7 @@
 import dataclasses
 import math
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -165,6 +166,12 @@ def test_real_fit_round_trip(tmp_path, real_fit):
     assert_same(real_fit, back)
     assert back.success == real_fit.success
     assert back.report() == real_fit.report()
+
+
+def test_saved_spectrum_is_the_spectrum_as_read(tmp_path, recipe, spectra, real_fit):
+    back = hdf5.load_result(hdf5.save(real_fit, tmp_path / "fit.h5"))
+    assert_same(spectra[1], back.spectrum)        # values, both axes, every attr incl. NaN
+    assert math.isnan(back.spectrum.attrs["voltage"]) or back.spectrum.attrs["voltage"] > 0
 
 
 def test_synthetic_fit_round_trip_keeps_nan_none_inf_and_types(tmp_path, recipe, spectra):
@@ -419,3 +426,21 @@ def test_results_writer_streams_and_aborts(tmp_path, real_fit, recipe, spectra):
             raise RuntimeError("batch crashed")
     assert len(hdf5.load_results(path)) == 3
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_recipe_whose_user_library_is_gone_gives_export_error(tmp_path, spectra):
+    lib = tmp_path / "my_library.toml"
+    shutil.copy(EXAMPLES.parent / "peak_libraries" / "sulfide_electrolytes.toml", lib)
+    text = S2P_RECIPE.read_text(encoding="utf-8").replace(
+        'library = "sulfide_electrolytes"', f'library = "{lib.name}"')
+    recipe_path = tmp_path / "recipe.toml"
+    recipe_path.write_text(text, encoding="utf-8")
+    result = xpsfit.fit(spectra[0], xpsfit.load_recipe(recipe_path))
+    path = hdf5.save(result, tmp_path / "fit.h5")
+    assert_same(result, hdf5.load_result(path))   # library found beside the recipe
+    lib.unlink()
+    with pytest.raises(ExportError, match="cannot rebuild") as info:
+        hdf5.load_result(path)
+    assert str(path) in str(info.value) and "\n" not in str(info.value)
+    with h5py.File(path, "r") as f:   # what is needed to re-create the library is in the file
+        assert "PS4" in f["entry/process/library_entries"].asstr()[()]
