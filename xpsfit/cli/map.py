@@ -45,7 +45,7 @@ class _Bar:
 
     def __init__(self, stream=None):
         self.stream = stream if stream is not None else sys.stderr   # looked up now, not at import
-        self.tty = stream.isatty()
+        self.tty = self.stream.isatty()
         self.last = -1
         self.t0 = time.perf_counter()
 
