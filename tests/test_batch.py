@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import xpsfit
@@ -273,3 +274,17 @@ def test_public_batch_is_the_function_even_after_importing_the_module(tmp_path):
     assert xpsfit.batch is module or xpsfit.batch is batch
     res = xpsfit.batch([tmp_path / "nothing.vms"], S2P)   # callable either way
     assert res.exit_code == 2 and res.failures[0].reason == "no such file or folder"
+
+
+def test_one_failed_fit_does_not_stop_the_others_in_its_file(tmp_path):
+    good = [s for s in xpsfit.read(KB) if s.attrs["region"] == "S 2p"][:2]
+    flat = good[0].copy(data=np.full(good[0].size, 1000.0))
+    flat.attrs = dict(good[0].attrs, label="flat", block_name="flat")
+    path = xpsfit.write_vamas(tmp_path / "three.vms", [good[0], flat, good[1]])
+    for jobs in (1, 2):
+        res = batch([path], S2P, jobs=jobs)
+        assert res.fitted == 2 and res.exit_code == 1
+        assert [(f.block, f.result_index) for f in res.failures] == [(1, None)]
+        assert "constant" in res.failures[0].reason
+        assert [r.label for r in res.results] == [good[0].attrs["label"],
+                                                 good[1].attrs["label"]]
