@@ -126,39 +126,37 @@ class ResultsWriter:
                               path=self.path) from exc
 
     def add(self, result: Result) -> None:
+        """Write ``result`` as the next entry."""
+        self._add(result, lambda name: self._writer.write_entry(self._file, name, self.count,
+                                                                 result))
+
+    def add_from_image(self, image: bytes, index: int, result: Result) -> None:
+        """Add entry ``index`` of an :func:`entries_image` built (in a worker process) from a
+        list in which ``result`` is at ``index``: a C-level copy, ~10x cheaper than writing."""
+        def copy(name: str) -> None:
+            src = h5py.File(h5py.h5f.open_file_image(image))
+            try:
+                src.copy(src[f"entry{index:04d}"], self._file, name=name)
+            finally:
+                src.close()
+            g = self._file[name]
+            g.attrs["xpsfit_index"] = np.int64(self.count)
+            if self.count == 0:
+                self._file.attrs["default"] = name
+            self._writer.attach_process(g, result)
+        self._add(result, copy)
+
+    def _add(self, result: Result, write) -> None:
         _check_type(result, self.path)
         if self.single and self.count:
             raise ExportError("a single-result file holds one result", path=self.path)
         name = "entry" if self.single else f"entry{self.count:04d}"
         try:
             with self._errors():
-                self._writer.write_entry(self._file, name, self.count, result)
+                write(name)
         except KeyboardInterrupt:
             # interrupted half-way through an entry: remove it so that close() still gives a
             # complete file; the caller may add the same result again
-            with contextlib.suppress(Exception):
-                del self._file[name]
-            raise
-        self.count += 1
-
-    def add_from_image(self, image: bytes, index: int, result: Result) -> None:
-        """Add entry ``index`` of an :func:`entries_image` built (in a worker process) from
-        results of which ``result`` is that one: a C-level copy, ~10x cheaper than writing."""
-        _check_type(result, self.path)
-        name = "entry" if self.single else f"entry{self.count:04d}"
-        try:
-            with self._errors():
-                src = h5py.File(h5py.h5f.open_file_image(image))
-                try:
-                    src.copy(src[f"entry{index:04d}"], self._file, name=name)
-                finally:
-                    src.close()
-                g = self._file[name]
-                g.attrs["xpsfit_index"] = np.int64(self.count)
-                if self.count == 0:
-                    self._file.attrs["default"] = name
-                self._writer.attach_process(g, result)
-        except KeyboardInterrupt:
             with contextlib.suppress(Exception):
                 del self._file[name]
             raise
@@ -345,11 +343,11 @@ def _write_attrs(obj, mapping: dict, prefix: str = "") -> None:
         obj.attrs[prefix + _JSON_KEYS] = json.dumps(json_keys)
 
 
-def _read_attrs(obj, prefix: str = "", skip: Sequence[str] = ()) -> dict:
+def _read_attrs(obj, prefix: str = "") -> dict:
     json_keys = set(json.loads(obj.attrs.get(prefix + _JSON_KEYS, "[]")))
     out = {}
     for name, value in obj.attrs.items():
-        if not name.startswith(prefix) or name in skip:
+        if not name.startswith(prefix):
             continue
         key = name[len(prefix):]
         if key == _JSON_KEYS:
