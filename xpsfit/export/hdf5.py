@@ -224,8 +224,8 @@ def load_results(path: str | os.PathLike) -> list[Result]:
         except XpsfitError as exc:
             raise ExportError(f"cannot rebuild the saved results: {exc.one_line()}",
                               path=source) from exc
-        except (KeyError, ValueError, TypeError, IndexError, OSError,
-                json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
+        except (KeyError, ValueError, TypeError, IndexError, AttributeError, OSError,
+                RuntimeError, json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
             raise ExportError(f"broken xpsfit results file ({type(exc).__name__}: "
                               f"{_first_line(exc)})", path=source) from exc
 
