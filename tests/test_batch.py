@@ -1,7 +1,6 @@
 """Batch fitting: folders with bad and unrelated files, counts and reasons, jobs 1 == jobs 2,
 same numbers as `xpsfit fit`, cancellation keeping what is done, CLI exit codes."""
 import csv
-import importlib.util
 import io
 import os
 import shutil
@@ -26,7 +25,6 @@ from test_hdf5 import assert_same
 S2P = EXAMPLES / "s2p_sulfide.toml"
 KB = EXAMPLES / "kb_series.vms"
 CNF = EXAMPLES / "cnf_series.vms"
-HAS_SERIES = importlib.util.find_spec("xpsfit.series") is not None
 
 
 @pytest.fixture
@@ -195,13 +193,6 @@ def test_ctrl_c_in_the_cli_keeps_results_and_exits_130(tmp_path):
 
 # --------------------------------------------------------------------------------- series
 
-@pytest.mark.skipif(HAS_SERIES, reason="xpsfit.series exists: the refusal no longer applies")
-def test_series_by_refused_without_fit_series(mixed):
-    with pytest.raises(FitError, match="fit_series"):
-        batch([mixed], S2P, series_by="file")
-
-
-@pytest.mark.skipif(not HAS_SERIES, reason="xpsfit.series (fit_series) not available yet")
 def test_series_by_file_and_sample(mixed, tmp_path):
     by_file = batch([mixed], S2P, series_by="file", out=tmp_path / "f.h5")
     assert [len(r.results) for r in by_file.results] == [5, 5]
