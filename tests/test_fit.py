@@ -186,3 +186,13 @@ def test_plot_axis_decreases_to_the_right():
     assert "binding energy" in rax.get_xlabel()
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert {"PS4", "S2-", "data", "envelope"} <= set(labels)
+
+
+def test_fast_solver_agrees_with_lmfit_leastsq():
+    sp, _ = synth_s2p(seed=3, scale=5.0)
+    a = fit(sp, s2p_recipe("shirley_active"))
+    b = fit(sp, s2p_recipe("shirley_active"), engine="lmfit")
+    assert a.statistics.chisqr == pytest.approx(b.statistics.chisqr, rel=1e-6)
+    for c, d in zip(a.components, b.components):
+        assert c.fraction == pytest.approx(d.fraction, abs=1e-5)
+        assert c.fraction_stderr == pytest.approx(d.fraction_stderr, rel=1e-3)
