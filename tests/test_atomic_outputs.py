@@ -75,7 +75,9 @@ def kill_while_writing(tmp_path: Path, name: str, write_a, write_b, *, kills: in
                     write_a(target)
             finally:
                 os._exit(0)
-        time.sleep(min(rng.uniform(0.2, 3.0) * t_write, 1.0))
+        # 20 ms lets the forked child get past start-up into its write loop whatever the
+        # machine's load; the random part then lands anywhere within a write cycle.
+        time.sleep(0.02 + min(rng.uniform(0.0, 3.0) * t_write, 1.0))
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
         data = target.read_bytes()
