@@ -11,7 +11,9 @@ fitted before anything is written, so bad input leaves no output file behind.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
+from pathlib import Path
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -30,6 +32,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--onsets", help="write onsets.csv (species, onset_label, onset_index, F, "
                                     "p_value, ...)")
     g.add_argument("--bars", help="write the stacked composition bars (PNG/PDF)")
+    g.add_argument("--series-by", choices=("file", "sample"),
+                   help="one series per file, or per sample name without its state (e.g. "
+                        "'CNF 3.6 V' -> 'CNF'); the report PDF puts them side by side and the "
+                        "tables gain a 'series' column")
 
 
 def wants(args) -> bool:
@@ -38,11 +44,84 @@ def wants(args) -> bool:
 
 def run(spectra, recipe, args) -> int:
     from ..errors import FitError
-    from ..series import fit_series
-    from .fit import summary_line
     if args.monte_carlo:
         raise FitError("--monte-carlo is not available with --series (the joint covariance "
                        "gives the σ)")
+    if getattr(args, "series_by", None):
+        return run_groups(spectra, recipe, args)
+    res = _fit_one(spectra, recipe, args)
+    report_path = args.report if isinstance(args.report, str) else None
+    if args.report is True:
+        for r in res.results:
+            print(r.report())
+            print()
+    _write(res, args, report_path)
+    return 0 if all(r.success for r in res.results) else 1
+
+
+def group_key(spectrum, series_by: str) -> str:
+    """The series a spectrum belongs to: its file stem, or its sample name without the state
+    of charge (voltages and the word 'pristine' removed)."""
+    a = spectrum.attrs
+    if series_by == "file":
+        return Path(str(a.get("source_file", ""))).stem or "series"
+    sample = str(a.get("sample", "") or "")
+    name = re.sub(r"(?<![\w.])\d+(?:\.\d+)?\s*V(?![A-Za-z])|\bpristine\b", " ", sample,
+                  flags=re.IGNORECASE)
+    return " ".join(name.split()) or sample or "series"
+
+
+def run_groups(spectra, recipe, args) -> int:
+    """One series per group; everything is fitted before anything is written."""
+    from ..composition import ONSET_COLUMNS, SERIES_COLUMNS, _write_csv, onset_rows, series_rows
+    from ..plots import save_figure, series_report_figure, save_series_figures
+    from ..errors import FitError
+    if args.labels:
+        raise FitError("--labels cannot be combined with --series-by (labels come from each file)")
+    groups: dict[str, list] = {}
+    for s in spectra:
+        groups.setdefault(group_key(s, args.series_by), []).append(s)
+    results = {}
+    for name, members in groups.items():
+        print(f"== series {name} ({len(members)} spectra)")
+        results[name] = _fit_one(members, recipe, args)
+    if args.table:
+        rows = [dict(row, series=name) for name, res in results.items() for row in series_rows(res)]
+        columns = ["series", *SERIES_COLUMNS]
+        for row in rows:
+            columns += [k for k in row if k not in columns]
+        _write_csv(rows, columns, args.table)
+        print(f"table: {args.table}", file=sys.stderr)
+    if args.onsets:
+        rows = [dict(row, series=name) for name, res in results.items() for row in onset_rows(res)]
+        _write_csv(rows, ["series", *ONSET_COLUMNS], args.onsets)
+        print(f"onsets: {args.onsets}", file=sys.stderr)
+    for name, res in results.items():
+        fits, bars = (_suffixed(path, name) for path in (args.plot, args.bars))
+        save_series_figures(res, fits=fits, bars=bars)
+        for what, path in (("figure", fits), ("bars", bars)):
+            if path:
+                print(f"{what}: {path}", file=sys.stderr)
+    if isinstance(args.report, str):
+        save_figure(series_report_figure(list(results.values()),
+                                         title=f"{recipe.region}: " + " vs ".join(results)),
+                    args.report)
+        print(f"report: {args.report}", file=sys.stderr)
+    ok = all(r.success for res in results.values() for r in res.results)
+    return 0 if ok else 1
+
+
+def _suffixed(path, name: str):
+    if not path:
+        return None
+    p = Path(path)
+    safe = re.sub(r"[^\w.+-]+", "_", name).strip("_") or "series"
+    return str(p.with_name(f"{p.stem}_{safe}{p.suffix}"))
+
+
+def _fit_one(spectra, recipe, args):
+    from ..series import fit_series
+    from .fit import summary_line
     labels = [t.strip() for t in args.labels.split(",")] if args.labels else None
     order = args.order if args.order else args.order_by
     res = fit_series(spectra, recipe, order=order, labels=labels, mode=args.mode)
@@ -57,13 +136,7 @@ def run(spectra, recipe, args) -> int:
     print("onsets (present = F-test p < 0.05 and area > 3σ):")
     for o in res.onsets:
         print(f"  {o.sentence}")
-    report_path = args.report if isinstance(args.report, str) else None
-    if args.report is True:
-        for r in res.results:
-            print(r.report())
-            print()
-    _write(res, args, report_path)
-    return 0 if all(r.success for r in res.results) else 1
+    return res
 
 
 def _write(res, args, report_path) -> None:
