@@ -13,7 +13,7 @@ def test_series_by_file_fits_each_electrode_and_finds_the_true_onsets(tmp_path):
     cmd = [sys.executable, "-m", "xpsfit", "fit", str(EXAMPLES / "cnf_series.vms"),
            str(EXAMPLES / "kb_series.vms"), "-r", str(EXAMPLES / "p2p_sulfide.toml"), "--series",
            "--series-by", "file", "--table", str(out / "t.csv"), "--onsets", str(out / "on.csv"),
-           "--bars", str(out / "bars.png"), "--report", str(out / "report.pdf")]
+           "--bars", str(out / "bars.png"), "--report", str(out / "report.pdf"), "--save", str(out / "p2p.h5")]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "== series cnf_series (5 spectra)" in proc.stdout
@@ -29,6 +29,11 @@ def test_series_by_file_fits_each_electrode_and_finds_the_true_onsets(tmp_path):
     assert (out / "bars_cnf_series.png").stat().st_size > 10_000
     assert (out / "bars_kb_series.png").stat().st_size > 10_000
     assert (out / "report.pdf").read_bytes().startswith(b"%PDF-")
+    import xpsfit
+    saved = xpsfit.load_results(out / "p2p.h5")
+    assert [len(s.results) for s in saved] == [5, 5]
+    saved_onsets = {o.species: o.label for o in saved[1].onsets}
+    assert saved_onsets["POx"] == "4.0 V"
 
 
 def test_series_by_sample_groups_by_electrode_name():

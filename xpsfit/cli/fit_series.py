@@ -32,6 +32,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--onsets", help="write onsets.csv (species, onset_label, onset_index, F, "
                                     "p_value, ...)")
     g.add_argument("--bars", help="write the stacked composition bars (PNG/PDF)")
+    g.add_argument("--save", metavar="H5",
+                   help="write the series result(s) to HDF5 (everything needed to re-plot or "
+                        "re-run the fit; read back with xpsfit export or xpsfit.load_results)")
     g.add_argument("--series-by", choices=("file", "sample"),
                    help="one series per file, or per sample name without its state (e.g. "
                         "'CNF 3.6 V' -> 'CNF'); the report PDF puts them side by side and the "
@@ -56,7 +59,15 @@ def run(spectra, recipe, args) -> int:
             print(r.report())
             print()
     _write(res, args, report_path)
+    _save([res], args)
     return 0 if all(r.success for r in res.results) else 1
+
+
+def _save(results: list, args) -> None:
+    if getattr(args, "save", None):
+        from ..export.hdf5 import save
+        save(results if len(results) > 1 else results[0], args.save)
+        print(f"saved: {args.save}", file=sys.stderr)
 
 
 def group_key(spectrum, series_by: str) -> str:
@@ -107,6 +118,7 @@ def run_groups(spectra, recipe, args) -> int:
                                          title=f"{recipe.region}: " + " vs ".join(results)),
                     args.report)
         print(f"report: {args.report}", file=sys.stderr)
+    _save(list(results.values()), args)
     ok = all(r.success for res in results.values() for r in res.results)
     return 0 if ok else 1
 
