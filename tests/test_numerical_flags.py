@@ -108,6 +108,9 @@ def test_tiny_peaks_on_huge_background_say_they_are_undetermined():
     assert any("at a bound" in w for w in result.warnings)
     # the fractions are reported with uncertainties larger than themselves, not as numbers
     assert max(c.fraction_stderr for c in result.components) > 0.5
+    # ... and the fit is not a success: no component is significant
+    assert "fractions undetermined: no component area exceeds 3σ" in result.flags
+    assert not result.success
 
 
 def test_component_without_signal_is_reported_as_zero_area():

@@ -211,12 +211,21 @@ def make_result(model: Model, out: Solution, *, label: str | None = None) -> Fit
     for rec in records.values():
         if rec.at_bound:
             warnings.append(f"{rec.name} is at a bound ({rec.value:.6g})")
+    # scale of "zero": the data's area above its minimum (> 0, constant spectra are refused)
+    signal_area = float(np.trapezoid(model.y - model.y.min(), model.x))
+    zero_area: set[str] = set()
     for c in model.components:
-        if records[c.names["area"]].at_bound and records[c.names["area"]].min == 0:
+        area = records[c.names["area"]]
+        if _zero_area(area, signal_area):
+            zero_area.add(c.species)
             warnings.append(f"{c.species} has zero area: its position and width are not "
                             "determined by the data")
-        elif rec.kind == "free" and cov is not None and not math.isfinite(rec.stderr):
-            flags.append(f"no uncertainty for {rec.name}")
+            continue
+        if cov is not None:           # (without one, the fit is already flagged as a whole)
+            flags.extend(_missing_uncertainty(records, c.names.values()))
+    if cov is not None:               # parameters of no component (active-Shirley c0, k)
+        owned = {n for c in model.components for n in c.names.values()}
+        flags.extend(_missing_uncertainty(records, [n for n in records if n not in owned]))
     for a, b, r in stats.strong_pairs(cov, var_names, CORRELATION_WARN):
         warnings.append(f"{a} and {b} are strongly correlated (r = {r:+.3f})")
     if not out.success:
@@ -225,6 +234,8 @@ def make_result(model: Model, out: Solution, *, label: str | None = None) -> Fit
     if not (np.all(np.isfinite(env)) and math.isfinite(chisqr_data)):
         flags.append("the model contains NaN or infinite values")
     components = _components(model, vals, cov, grads, comps)
+    if cov is not None:
+        _significance(components, zero_area, flags, warnings)
     aic, bic = stats.information_criteria(chisqr_data + prior_chisqr, n, nvarys)
     norm_resid = (model.y - env) / model.sigma
     st = FitStatistics(chisqr=chisqr_data + prior_chisqr, redchi=redchi, aic=aic, bic=bic,
@@ -243,6 +254,56 @@ def make_result(model: Model, out: Solution, *, label: str | None = None) -> Fit
     return FitResult(spectrum=sp, recipe=model.recipe, parameters=records, covariance=cov,
                      covariance_names=var_names, components=components, curves=curves,
                      statistics=st, warnings=warnings, flags=flags, label=lab)
+
+
+def _zero_area(rec: ParameterRecord, scale: float) -> bool:
+    """True when a free area sits ON its lower bound 0: ``value <= min + tol`` with ``tol`` a
+    millionth of the data's signal area ``scale``. Deliberately not ``at_bound``, whose
+    tolerance grows with the parameter's own σ: on a 10¹⁵-count spectrum an interior area of
+    5·10⁵ ± 10⁸ is "at a bound" by that test but is not zero (the solver ends bound-constrained
+    areas within ~1e-8 of the bound)."""
+    if rec.kind != "free" or not math.isfinite(rec.min):
+        return False
+    return rec.value <= rec.min + 1e-6 * scale
+
+
+def _missing_uncertainty(records: dict[str, ParameterRecord], names) -> list[str]:
+    """Flags for the free parameters among ``names`` whose σ is not finite."""
+    out = []
+    for name in names:
+        rec = records.get(name)
+        if rec is not None and rec.kind == "free" and not math.isfinite(rec.stderr):
+            out.append(f"no uncertainty for {rec.name}")
+    return out
+
+
+#: a component is detected when its area exceeds this many σ
+SIGNIFICANCE = 3.0
+
+
+def _significance(components: list[ComponentResult], zero_area: set[str], flags: list[str],
+                  warnings: list[str]) -> None:
+    """Flag a fit in which no component is significant, and warn per component whose fraction
+    is smaller than its own σ.
+
+    Tiny peaks on a huge background converge "successfully" to fractions such as 0.80 ± 2.25:
+    numbers without meaning. The result is flagged (success False) when every area is below
+    3σ, or when every fraction's σ exceeds the fraction itself. Components already reported
+    with zero area get no second warning."""
+    if not components:
+        return
+    areas_low = all(not (c.area > SIGNIFICANCE * c.area_stderr) for c in components)
+    fractions_low = all(not (c.fraction > c.fraction_stderr) for c in components)
+    if areas_low:
+        flags.append(f"fractions undetermined: no component area exceeds {SIGNIFICANCE:g}σ")
+    elif fractions_low:
+        flags.append("fractions undetermined: every fraction is smaller than its own σ")
+    for c in components:
+        if c.species in zero_area:
+            continue
+        if math.isfinite(c.fraction_stderr) and c.fraction_stderr > c.fraction:
+            warnings.append(f"{c.species} fraction {c.fraction:.3g} ± {c.fraction_stderr:.3g}: "
+                            "the uncertainty exceeds the value")
 
 
 def _prior_report(model: Model, params):
