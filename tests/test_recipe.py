@@ -65,7 +65,7 @@ def test_issue_example_resolves_against_library(tmp_path):
 def test_example_recipes_load_and_round_trip(name, species):
     r = load_recipe(EXAMPLES / name)
     assert [c.species for c in r.components] == species
-    assert r.shape == {"eta": 0.2} and r.background.type == "shirley"
+    assert r.shape == {"eta": 0.2} and r.background.type == "shirley_active"
     assert r.series.shift == "per_spectrum" and r.series.shift_bounds == (-1.0, 1.0)
     assert roundtrip(r) == r
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import copy
 import math
+import re
 from collections.abc import Callable
 
 import lmfit
@@ -81,6 +82,24 @@ def _local_params(state, j: int) -> lmfit.Parameters:
     return out
 
 
+def _without(base: lmfit.Parameters, info, area_name: str) -> lmfit.Parameters:
+    """The nested model: the component's area fixed at 0, and its own position, width and shape
+    parameters frozen too unless a link refers to them. With zero area they have no effect on
+    the residual; left free, their zero Jacobian columns made the trust-region solver run to its
+    evaluation limit (1300 evaluations, ~0.7 s per nested fit on the example S 2p spectra in
+    independent mode) without changing χ²₀."""
+    reduced = copy.deepcopy(base)
+    reduced[area_name].set(value=0.0, vary=False)
+    exprs = " ".join(p.expr for p in reduced.values() if p.expr)
+    for q, pname in info.names.items():
+        if q == "area" or pname not in reduced:
+            continue
+        p = reduced[pname]
+        if p.vary and not p.expr and not re.search(rf"\b{re.escape(pname)}\b", exprs):
+            p.set(vary=False)
+    return reduced
+
+
 def _chi2(model, params) -> float:
     r = model.residual(params)[:model.x.size]
     return float(r @ r)
@@ -109,8 +128,7 @@ def presence_tests(result: SeriesResult, state, *, alpha: float = ALPHA,
             name = info.names["area"]
             F = pval = math.nan
             if name in base and not base[name].expr and base[name].vary:
-                reduced = copy.deepcopy(base)
-                reduced[name].set(value=0.0, vary=False)
+                reduced = _without(base, info, name)
                 chi0, _ = _solve_local(model, reduced)
                 F, pval = f_test(chi0, min(chi1, chi0), ndata, p1)
             significant = math.isfinite(pval) and pval < alpha

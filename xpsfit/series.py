@@ -607,8 +607,10 @@ def _fit_joint(spectra, recipe, labels, tick):
     built = [build_model(recipe, s) for s in spectra]
     models = [m for m, _ in built]
     starts = [p for _, p in built]
-    problem = JointProblem(models, _better_starts(models, starts), recipe)
+    problem = JointProblem(models, starts, recipe)
     tick(0, "joint fit")
+    if any(m.bg_type == "shirley_active" for m in models):
+        _static_prefit(problem, spectra, recipe)
     sol = solve(problem, problem.params, progress=lambda d, t, m: tick(0, m))
     ns = {k: p.value for k, p in sol.params.items()}
     var_names = problem.var_names
@@ -664,10 +666,43 @@ def _fit_joint(spectra, recipe, labels, tick):
     return res, SeriesFit(models, problem, ns, singles)
 
 
-def _better_starts(models, starts):
-    """Start areas and the per-spectrum shift: the single-spectrum heuristics of
-    :mod:`xpsfit.model` already give areas; positions start from the recipe."""
-    return starts
+def _static_prefit(problem: JointProblem, spectra, recipe: Recipe) -> None:
+    """Start values of an active-Shirley joint fit from the same joint fit on a static Shirley.
+
+    Measured on the example P 2p series: started from the single-spectrum heuristics, the
+    active joint fit (34 free parameters) falls into a local minimum in which P2Sx sits at the
+    bottom of its window with a doubled width (fractions off by up to 29 pp), because the
+    background level and step start far from the data. The static-Shirley joint fit has no
+    background parameters and converges from the same start; its positions, widths, shifts and
+    areas, plus c0 = B(x0) and k = (B(xN) − B(x0)) / ∫peaks of its background, put the active
+    fit inside the right basin (about 100 ms more)."""
+    from .fit import solve
+    static = copy.deepcopy(recipe)
+    static.background.type = "shirley"
+    try:
+        built = [build_model(static, s) for s in spectra]
+    except FitError:                  # a static Shirley cannot be built: keep the plain starts
+        return
+    pre = JointProblem([m for m, _ in built], [p for _, p in built], static)
+    sol = solve(pre, pre.params)
+    ns = sol.values
+    target = problem.params
+    for n in pre._var_names:
+        if n in target and target[n].vary and not target[n].expr:
+            p = target[n]
+            p.value = float(np.clip(ns[n], p.min, p.max))
+    v = pre._vector(ns)
+    for j, m in enumerate(pre.models):
+        pos, fw, ar, shape, sp, ra, _, _ = pre.spectrum_arrays(v, j)
+        peaks = m.lines(pos, fw, ar, shape, sp, ra).sum(axis=0)
+        bg = m.static_background
+        step = float(_cumtrapz(m._half_dx, peaks, np.empty_like(peaks))[-1])
+        c0, k = problem.name("bg_c0", j), problem.name("bg_k", j)
+        if c0 in target and target[c0].vary:
+            target[c0].value = float(bg[0])
+        if k in target and target[k].vary and step > 0:
+            target[k].value = float((bg[-1] - bg[0]) / step)
+    target.update_constraints()
 
 
 def _single_params(problem: JointProblem, start: lmfit.Parameters, ns: dict, j: int
