@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -637,12 +638,18 @@ class MainWindow(QMainWindow):
         return self.results.get(self.current) if self.current is not None else None
 
     def _write_atomically(self, path, write, what: str) -> bool:
-        """Write through a temp file in the same folder; never leave a half-written file."""
+        """Write through xpsfit.atomic (unique temp file in the same folder, fsync, rename);
+        never leave a half-written file. ``write(tmp)`` gets a temporary path that keeps the
+        target's suffix, because writers such as the image export choose the format from it."""
         path = Path(path)
-        tmp = path.with_name(f".{path.name}.part{path.suffix}")
         try:
-            write(tmp)
-            tmp.replace(path)
+            with xpsfit.atomic_path(path) as tmp:
+                named = tmp.with_name(tmp.name + path.suffix)
+                try:
+                    write(named)
+                    os.replace(named, tmp)
+                finally:
+                    named.unlink(missing_ok=True)
         except xpsfit.XpsfitError as exc:
             self.report_error(exc.one_line())
             return False
@@ -652,9 +659,6 @@ class MainWindow(QMainWindow):
         except Exception as exc:  # noqa: BLE001 - a bug while writing must not kill the app
             self.report_error(f"{path}: cannot write {what}: {type(exc).__name__}: {exc}")
             return False
-        finally:
-            if tmp.exists():
-                tmp.unlink()
         self.show_message(f"Saved {what} to {path}", 8000)
         return True
 

@@ -149,7 +149,27 @@ def fit(spectrum: xr.DataArray, recipe: Recipe, *, monte_carlo: int = 0,
     spread gives ``fraction_mc_stderr``. ``start`` overrides starting values by parameter name
     (used by series "propagate" mode). ``progress(done, total, message)`` returning True cancels.
     ``engine="lmfit"`` runs lmfit's leastsq instead of the default fast solver (cross-check).
+
+    Charge reference: when ``recipe.charge_reference`` lies in the recipe's own region, the
+    spectrum is fitted, its axis shifted so that the reference line sits at its energy
+    (:func:`xpsfit.spectrum.shift`), and fitted again on the shifted axis
+    (:func:`xpsfit.charge.fit_referenced`); ``result.charge_shift`` and
+    ``result.charge_reference`` record it. A reference in another region is applied to the
+    spectra beforehand with :func:`xpsfit.charge.apply_reference`.
     """
+    from .charge import fit_referenced, references_own_region
+    if references_own_region(recipe):
+        # the recipe's own region holds the charge reference: fit, shift the axis, refit
+        return fit_referenced(spectrum, recipe, lambda sp: _fit_plain(
+            sp, recipe, monte_carlo=monte_carlo, progress=progress, seed=seed, start=start,
+            engine=engine))
+    return _fit_plain(spectrum, recipe, monte_carlo=monte_carlo, progress=progress, seed=seed,
+                      start=start, engine=engine)
+
+
+def _fit_plain(spectrum: xr.DataArray, recipe: Recipe, *, monte_carlo: int, progress, seed: int,
+               start: dict[str, float] | None, engine: str) -> FitResult:
+    """One fit of the spectrum on its own axis (no charge referencing)."""
     total = 1 + max(0, int(monte_carlo))
     _tick(progress, 0, total, "fitting")
     model, params = build_model(recipe, spectrum)
@@ -253,7 +273,8 @@ def make_result(model: Model, out: Solution, *, label: str | None = None) -> Fit
                                               sp.attrs.get("block_name", ""))
     return FitResult(spectrum=sp, recipe=model.recipe, parameters=records, covariance=cov,
                      covariance_names=var_names, components=components, curves=curves,
-                     statistics=st, warnings=warnings, flags=flags, label=lab)
+                     statistics=st, warnings=warnings, flags=flags, label=lab,
+                     charge_shift=float(sp.attrs.get("charge_shift", 0.0) or 0.0))
 
 
 def _zero_area(rec: ParameterRecord, scale: float) -> bool:

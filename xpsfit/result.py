@@ -78,6 +78,9 @@ class FitResult:
     flags: list[str] = field(default_factory=list)      # reasons a result is not trustworthy
     monte_carlo: int = 0
     label: str = ""
+    charge_shift: float = 0.0     # eV added to the spectrum's BE axis (attrs["charge_shift"])
+    charge_reference: dict = field(default_factory=dict)  # region, species, measured, assigned,
+                                  # shift — when this fit set the shift itself (xpsfit.charge)
 
     @property
     def success(self) -> bool:
@@ -128,6 +131,7 @@ class FitResult:
                 "lineshape": c.lineshape, "splitting": c.splitting, "ratio": c.ratio,
                 "present": "" if c.present is None else bool(c.present),
                 "redchi": self.statistics.redchi, "success": self.success,
+                "charge_shift": self.charge_shift,
             })
         return rows
 
@@ -159,6 +163,7 @@ class FitResult:
             "warnings": "\n".join(self.warnings), "flags": "\n".join(self.flags),
             "source_file": str(self.spectrum.attrs.get("source_file", "")),
             "block_index": int(self.spectrum.attrs.get("block_index", 0)),
+            "charge_shift": float(self.charge_shift),
             "uncertainty": "1 sigma from the covariance (Poisson weights, scaled by "
                            "max(1, reduced chi2) for counts), propagated with correlations",
         })
@@ -173,6 +178,7 @@ class FitResult:
                  f"  success: {self.success}   {st.message}",
                  f"  chi2 = {st.chisqr:.4g}   reduced chi2 = {st.redchi:.4g}   N = {st.ndata}"
                  f"   n_varys = {st.nvarys}   nfev = {st.nfev}",
+                 f"  charge shift = {self.charge_shift:+.3f} eV" + self._reference_text(),
                  f"  AIC = {st.aic:.4g}   BIC = {st.bic:.4g}   Abbe = {st.abbe:.3f}"
                  + (f"   prior chi2 = {st.prior_chisqr:.4g}" if st.prior_chisqr else ""),
                  "", "  species              position (eV)      true FWHM (eV)      area"
@@ -196,12 +202,21 @@ class FitResult:
             lines += ["", "  NOT TRUSTWORTHY:"] + [f"    - {f}" for f in self.flags]
         return "\n".join(lines)
 
+    def _reference_text(self) -> str:
+        ref = self.charge_reference
+        if not ref:
+            text = str(self.spectrum.attrs.get("charge_reference", "") or "")
+            return f" ({text})" if text else ""
+        return (f" ({ref['region']} {ref['species']} measured {ref['measured']:.3f} eV, "
+                f"assigned {ref['assigned']:.3f} eV)")
+
 
 #: columns of the single-fit CSV table, in order
 TABLE_COLUMNS = ["spectrum", "label", "species", "species_label", "area", "area_stderr",
                  "fraction", "fraction_stderr", "fraction_mc_stderr", "position",
                  "position_stderr", "fwhm", "fwhm_stderr", "fwhm_param", "area_in_region",
-                 "lineshape", "splitting", "ratio", "present", "redchi", "success"]
+                 "lineshape", "splitting", "ratio", "present", "redchi", "success",
+                 "charge_shift"]
 
 
 @dataclass

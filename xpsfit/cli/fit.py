@@ -44,6 +44,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--monte-carlo", type=int, default=0, metavar="N",
                    help="N Monte Carlo refits (model + Poisson noise) for a second σ")
     p.add_argument("--seed", type=int, default=0, help="random seed for --monte-carlo")
+    p.add_argument("--charge-reference", metavar="RECIPE",
+                   help="recipe of the reference region whose [charge_reference] names a line "
+                        "of that region (e.g. P 2p PS4 = 132.0): each acquisition (file, sample) "
+                        "is shifted so that line sits at its energy before the fits")
 
 
 def run(args) -> int:
@@ -54,6 +58,8 @@ def run(args) -> int:
         args.files.append(args.report)
         args.report = True
     spectra = collect_spectra(args.files, recipe, args.select)
+    if getattr(args, "charge_reference", None):
+        spectra = apply_charge_reference(spectra, args.files, args.charge_reference)
     for _add, wants, run_ext in EXTENSIONS:
         if wants(args):
             return int(run_ext(spectra, recipe, args) or 0)
@@ -91,6 +97,26 @@ def collect_spectra(files, recipe, select: str | None) -> list:
         raise FitError(f"no spectrum matches {what} (regions found: {found})",
                        path=files[0] if len(files) == 1 else None)
     return out
+
+
+def apply_charge_reference(spectra: list, files, recipe_path: str) -> list:
+    """Shift the spectra by their acquisition's reference line (fitted in the same files with
+    the reference recipe); prints one line per acquisition."""
+    from ..charge import acquisition_shifts, reference_recipe, shift_acquisitions
+    from ..errors import RecipeError
+    from ..recipe import load_recipe
+    ref_recipe = load_recipe(recipe_path)
+    if ref_recipe.charge_reference is None or region_key(
+            ref_recipe.charge_reference.region) != region_key(ref_recipe.region):
+        raise RecipeError("a --charge-reference recipe needs a [charge_reference] section naming "
+                          f"a line of its own region ({ref_recipe.region})", path=recipe_path,
+                          key="charge_reference")
+    fit_recipe, cr = reference_recipe(ref_recipe)
+    references = collect_spectra(files, fit_recipe, None)
+    shifts = acquisition_shifts(references, fit_recipe)
+    for acq in shifts.values():
+        print(f"charge reference {acq.describe(cr)}")
+    return shift_acquisitions(spectra, shifts, cr)
 
 
 def fit_all(spectra, recipe, args) -> list:

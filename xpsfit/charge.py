@@ -1,0 +1,240 @@
+"""Charge referencing: one rigid, recorded energy shift per acquisition (xps_domain.md §3).
+
+A recipe's ``[charge_reference]`` names a reference line and the energy assigned to it, e.g.
+P 2p PS4³⁻ = 132.0 eV or C 1s C–C = 284.8 eV. The shift is ``energy − fitted position`` of that
+species, and it is applied with :func:`xpsfit.spectrum.shift` (the binding-energy axis moves,
+``attrs["charge_shift"]`` records the cumulative shift), never by editing fitted positions.
+
+* Reference in the region being fitted (the recipe references its own region):
+  :func:`xpsfit.fit` calls :func:`fit_referenced` — fit, shift the spectrum, refit on the shifted
+  axis with the recipe's windows (which are in the referenced scale), until the reference line
+  sits at its energy.
+* Reference in another region of the same acquisition (S 2p fitted, P 2p PS4 = 132.0 eV as the
+  reference): :func:`apply_reference` groups spectra by acquisition (source file, sample), fits
+  the reference region of each with the reference recipe, and shifts every spectrum of that
+  acquisition by the same amount before they are fitted.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import xarray as xr
+
+from .errors import FitError, RecipeError
+from .naming import param_name
+from .recipe import ChargeReference, Recipe
+from .result import FitResult
+from .spectrum import region_key, shift
+
+#: the refit stops when the reference line is this close to its assigned energy (eV)
+TOLERANCE = 1e-3
+#: at most this many refits on shifted axes (the range crop may take other points after a shift)
+MAX_REFITS = 3
+
+
+def reference_shift(result: FitResult, reference: ChargeReference) -> float:
+    """Shift (eV) that puts the reference species at its assigned energy:
+    ``reference.energy − fitted position`` (2p3/2 for doublets)."""
+    try:
+        comp = result.component(reference.species)
+    except KeyError:
+        species = ", ".join(c.species for c in result.components)
+        raise FitError(f"charge reference species {reference.species!r} is not a component of "
+                       f"the {result.recipe.region} fit (components: {species})",
+                       path=str(result.spectrum.attrs.get("source_file", "")) or None,
+                       block=result.spectrum.attrs.get("block_index"),
+                       key="charge_reference") from None
+    if not math.isfinite(comp.position):
+        raise FitError(f"charge reference {reference.species!r} has no fitted position",
+                       key="charge_reference")
+    return float(reference.energy) - float(comp.position)
+
+
+def references_own_region(recipe: Recipe) -> bool:
+    """True when the recipe's charge reference lies in the region the recipe fits."""
+    cr = recipe.charge_reference
+    return cr is not None and region_key(cr.region) == region_key(recipe.region)
+
+
+def fit_referenced(spectrum: xr.DataArray, recipe: Recipe,
+                   fit_once: Callable[[xr.DataArray], FitResult]) -> FitResult:
+    """Fit, shift the spectrum by :func:`reference_shift`, refit on the shifted axis.
+
+    The returned result is an honest fit of the shifted spectrum (positions, curves, windows
+    and bounds all on the referenced axis), not an unshifted fit with its positions moved.
+    Refits repeat (at most :data:`MAX_REFITS`) while the reference line is more than
+    :data:`TOLERANCE` from its energy, because the recipe range may crop other points once the
+    axis moved. ``result.charge_reference`` records the measured position and the shift."""
+    cr = recipe.charge_reference
+    result = fit_once(spectrum)
+    measured = result.component(cr.species).position if _has(result, cr) else math.nan
+    first_at_edge = _reference_at_bound(result, cr)
+    current = spectrum
+    for _ in range(MAX_REFITS):
+        delta = reference_shift(result, cr)
+        if abs(delta) <= TOLERANCE and current is not spectrum:
+            break
+        current = shift(current, delta)
+        result = fit_once(current)
+    total = float(current.attrs.get("charge_shift", 0.0)) - \
+        float(spectrum.attrs.get("charge_shift", 0.0))
+    result.charge_reference = _record(cr, measured, total, spectrum)
+    if first_at_edge:
+        result.warnings.append(f"charge reference {cr.species} was at its window edge before the "
+                               "shift: the shift may be underestimated (widen its window)")
+    return result
+
+
+def _has(result: FitResult, cr: ChargeReference) -> bool:
+    return any(c.species == cr.species for c in result.components)
+
+
+def _reference_at_bound(result: FitResult, cr: ChargeReference) -> bool:
+    rec = result.parameters.get(param_name(cr.species, "position"))
+    return bool(rec is not None and rec.at_bound)
+
+
+def _record(cr: ChargeReference, measured: float, applied: float,
+            spectrum: xr.DataArray) -> dict:
+    """What the domain notes ask to store with every result: method, line, measured position,
+    assigned value, applied shift."""
+    return {"method": "internal reference line", "region": cr.region, "species": cr.species,
+            "measured": float(measured), "assigned": float(cr.energy), "shift": float(applied),
+            "source_file": str(spectrum.attrs.get("source_file", "")),
+            "sample": str(spectrum.attrs.get("sample", ""))}
+
+
+# ------------------------------------------------------------ reference in another region
+@dataclass
+class AcquisitionShift:
+    """The charge shift of one acquisition, from its reference spectrum's fit."""
+    source_file: str
+    sample: str
+    block_index: int              # block of the reference spectrum
+    measured: float               # fitted position of the reference line before the shift
+    assigned: float               # the energy the reference line is given
+    shift: float                  # assigned − measured, added to every spectrum's BE axis
+    result: FitResult             # the reference fit (on the unshifted axis)
+
+    def describe(self, reference: ChargeReference) -> str:
+        name = self.source_file.replace("\\", "/").rsplit("/", 1)[-1]
+        sample = f" [{self.sample}]" if self.sample else ""
+        return (f"{name}{sample}: {reference.region} {reference.species} measured "
+                f"{self.measured:.3f} eV, assigned {self.assigned:.3f} eV -> charge shift "
+                f"{self.shift:+.3f} eV")
+
+
+def acquisition_key(spectrum: xr.DataArray) -> tuple[str, str]:
+    """Spectra of one acquisition share the source file and the sample name."""
+    a = spectrum.attrs
+    return str(a.get("source_file", "")), str(a.get("sample", ""))
+
+
+def reference_recipe(recipes: Recipe | Iterable[Recipe]) -> tuple[Recipe, ChargeReference]:
+    """The recipe that fits the reference region, and the reference.
+
+    ``recipes`` may be the reference recipe itself (its ``[charge_reference]`` names its own
+    region, e.g. example_spectra/p2p_sulfide.toml with P 2p PS4 = 132.0), or several recipes
+    where one names the reference and another fits that region."""
+    pool = [recipes] if isinstance(recipes, Recipe) else list(recipes)
+    refs = [r.charge_reference for r in pool if r.charge_reference is not None]
+    if not refs:
+        src = next((r.source for r in pool if r.source), None)
+        raise RecipeError("no [charge_reference] section in the reference recipe(s)", path=src,
+                          key="charge_reference")
+    cr = refs[0]
+    for other in refs[1:]:
+        if (region_key(other.region), other.species, other.energy) != \
+                (region_key(cr.region), cr.species, cr.energy):
+            raise RecipeError(f"recipes disagree on the charge reference ({cr.region} "
+                              f"{cr.species} = {cr.energy} vs {other.region} {other.species} = "
+                              f"{other.energy}): one rigid reference per acquisition",
+                              key="charge_reference")
+    fitting = [r for r in pool if region_key(r.region) == region_key(cr.region)]
+    if not fitting:
+        raise RecipeError(f"no recipe fits the charge-reference region {cr.region!r}",
+                          key="charge_reference")
+    return fitting[0], cr
+
+
+def acquisition_shifts(spectra: Iterable[xr.DataArray], recipes: Recipe | Iterable[Recipe], *,
+                       fit_kwargs: dict | None = None) -> dict[tuple[str, str], AcquisitionShift]:
+    """Fit the reference region of every acquisition among ``spectra`` and return its shift,
+    keyed by :func:`acquisition_key`. The first reference-region spectrum of an acquisition is
+    used (file order). A reference fit that is not trustworthy raises :class:`FitError`: a
+    wrong reference would shift every region of the acquisition."""
+    from .fit import fit
+    recipe, cr = reference_recipe(recipes)
+    out: dict[tuple[str, str], AcquisitionShift] = {}
+    for s in spectra:
+        key = acquisition_key(s)
+        if key in out or region_key(s.attrs.get("region", "")) != region_key(cr.region):
+            continue
+        res = fit(s, _without_reference(recipe), **(fit_kwargs or {}))
+        block = int(s.attrs.get("block_index", 0))
+        delta = reference_shift(res, cr)
+        comp = res.component(cr.species)
+        if not (res.statistics.success and math.isfinite(comp.position_stderr)
+                and comp.area > 3.0 * comp.area_stderr):
+            why = "; ".join(res.flags) or res.statistics.message or \
+                f"{cr.species} is not detected (area within 3σ of zero)"
+            raise FitError(f"charge-reference fit of {cr.region} {cr.species} is not "
+                           f"trustworthy: {why}", path=key[0] or None, block=block,
+                           key="charge_reference")
+        out[key] = AcquisitionShift(key[0], key[1], block, comp.position, cr.energy, delta, res)
+    return out
+
+
+def apply_reference(spectra: Iterable[xr.DataArray], recipes: Recipe | Iterable[Recipe], *,
+                    missing: str = "error") -> list[xr.DataArray]:
+    """Shift every spectrum by its acquisition's charge shift (same order as given).
+
+    The reference region of each acquisition (source file, sample) is fitted with the
+    reference recipe (see :func:`reference_recipe`); every spectrum of that acquisition, the
+    reference itself included, gets :func:`xpsfit.spectrum.shift` by ``energy − measured``, and
+    ``attrs["charge_reference"]`` says which line set it. An acquisition without a spectrum of
+    the reference region raises :class:`FitError` (``missing="error"``) or is left unshifted
+    (``missing="keep"``)."""
+    spectra = list(spectra)
+    recipe, cr = reference_recipe(recipes)
+    return shift_acquisitions(spectra, acquisition_shifts(spectra, recipe), cr, missing=missing)
+
+
+def shift_acquisitions(spectra: Iterable[xr.DataArray],
+                       shifts: dict[tuple[str, str], AcquisitionShift],
+                       reference: ChargeReference, *, missing: str = "error"
+                       ) -> list[xr.DataArray]:
+    """Apply already measured acquisition shifts (see :func:`apply_reference`)."""
+    out = []
+    for s in spectra:
+        key = acquisition_key(s)
+        acq = shifts.get(key)
+        if acq is None:
+            if missing == "keep":
+                out.append(s)
+                continue
+            raise FitError(f"no {reference.region} spectrum of sample {key[1]!r} to set the "
+                           "charge reference", path=key[0] or None,
+                           block=s.attrs.get("block_index"), key="charge_reference")
+        moved = shift(s, acq.shift)
+        moved.attrs["charge_reference"] = (
+            f"{reference.region} {reference.species} = {reference.energy:g} eV (measured "
+            f"{acq.measured:.4f} eV in block {acq.block_index})")
+        out.append(moved)
+    return out
+
+
+def _without_reference(recipe: Recipe) -> Recipe:
+    """The reference recipe without its charge reference: the reference fit must report the
+    line on the unshifted axis (fit() would otherwise shift it)."""
+    import copy
+    plain = copy.copy(recipe)
+    plain.charge_reference = None
+    return plain
+
+
+__all__ = ["reference_shift", "fit_referenced", "references_own_region", "acquisition_shifts",
+           "apply_reference", "shift_acquisitions", "reference_recipe", "acquisition_key", "AcquisitionShift",
+           "TOLERANCE"]
