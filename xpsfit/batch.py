@@ -176,6 +176,10 @@ def _select(path: Path, recipe: Recipe):
     try:
         spectra = read(path)
     except UnsupportedFormatError as exc:
+        claimed = _format_of_suffix(path)
+        if claimed:   # a .vms that no reader recognises is a broken spectrum, not a stray file
+            return [], [BatchItem(str(path), None, f"not readable as {claimed}: content not "
+                                  "recognised (corrupt, truncated or another format)")], []
         return [], [], [BatchItem(str(path), None, f"not a spectrum file: {exc.message}")]
     except XpsfitError as exc:
         return [], [BatchItem(str(path), None, _reason(exc))], []
@@ -193,6 +197,29 @@ def _select(path: Path, recipe: Recipe):
                    else "spectrum has no region name")
             skipped.append(BatchItem(str(path), block, why))
     return chosen, [], skipped
+
+
+#: suffixes that only spectrum files use: such a file that no reader recognises is reported
+#: as a failure (a corrupt file), while .txt, .csv, .xml, .xlsx … are skipped as unrelated
+SPECTRUM_SUFFIXES = {".vms": "VAMAS", ".npl": "VAMAS", ".spe": "PHI MultiPak .spe",
+                     ".xy": "SPECS Prodigy XY"}
+
+
+def _format_of_suffix(path: Path) -> str:
+    """The format a spectrum-only suffix promises, when no reader recognised the content at
+    all (not when a reader recognised it and refused a legal variant, e.g. an AES-only VAMAS
+    file)."""
+    claimed = SPECTRUM_SUFFIXES.get(path.suffix.lower(), "")
+    if not claimed:
+        return ""
+    from .io import detect_format
+    try:
+        detect_format(path)
+    except UnsupportedFormatError:
+        return claimed
+    except XpsfitError:   # vanished or unreadable since: read() already said why
+        pass
+    return ""
 
 
 def _reason(exc: XpsfitError) -> str:
