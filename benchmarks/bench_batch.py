@@ -1,12 +1,18 @@
 """Batch throughput on 200 example-series S 2p spectra (run by hand, not a test).
 
     .venv/bin/python benchmarks/bench_batch.py [--spectra 200] [--jobs 2]
+    .venv/bin/python benchmarks/bench_batch.py --resilience [--jobs 2]
 
 Copies example_spectra/kb_series.vms and cnf_series.vms (5 S 2p + 5 P 2p blocks each) into a
 temporary folder until it holds the requested number of S 2p spectra, then runs
 ``xpsfit.batch`` with the S 2p recipe twice, with --jobs 1 and with --jobs N, writing the HDF5
 results and the CSV table as the CLI does. Prints wall time, spectra/s and the CPU time used per
 wall second (≈ number of busy cores). It also checks that both runs give identical fractions.
+
+``--resilience`` runs the full case of tests/test_batch_resilience.py instead: 1 000 single-block
+VAMAS files, 50 of them corrupt in ten ways, every good file an S 2p spectrum (950 fits), with
+--jobs 1 and --jobs N, then a clean run over the 950 good files, and checks that the failures
+are exactly the corrupt files and that every fitted number equals the clean run's.
 """
 from __future__ import annotations
 
@@ -49,11 +55,51 @@ def run(folder: Path, jobs: int, out: Path) -> tuple[float, float, object]:
     return wall, cpu_seconds() - cpu0, result
 
 
+def resilience(jobs: int) -> None:
+    import sys
+    sys.path.insert(0, str(ROOT / "tests"))
+    from batch_corpus import make_corpus
+    with tempfile.TemporaryDirectory(prefix="xpsfit-bench-") as tmp:
+        tmp = Path(tmp)
+        t0 = time.perf_counter()
+        corpus = make_corpus(tmp / "data", n=1000, corrupt_every=20, fit_every=1)
+        print(f"{len(corpus.files)} files ({len(corpus.corrupt)} corrupt, {len(corpus.s2p)} "
+              f"S 2p to fit) written in {time.perf_counter() - t0:.1f} s; cores: {os.cpu_count()}")
+        xpsfit.fit
+        print(f"{'run':>10s} {'wall (s)':>9s} {'spectra/s':>10s} {'CPU/wall':>9s} "
+              f"{'fitted':>7s} {'failed':>7s}")
+        runs = {}
+        for name, inputs, j in (("jobs 1", [corpus.folder], 1),
+                                (f"jobs {jobs}", [corpus.folder], jobs),
+                                ("clean", corpus.good, jobs)):
+            out = tmp / f"{name.replace(' ', '')}.h5"
+            cpu0, t0 = cpu_seconds(), time.perf_counter()
+            res = batch(inputs, RECIPE, jobs=j, out=out, table=out.with_suffix(".csv"))
+            wall = time.perf_counter() - t0
+            runs[name] = res
+            print(f"{name:>10s} {wall:9.2f} {res.fitted / wall:10.1f} "
+                  f"{(cpu_seconds() - cpu0) / wall:9.2f} {res.fitted:7d} {len(res.failures):7d}")
+        clean = runs["clean"]
+        for name in ("jobs 1", f"jobs {jobs}"):
+            res = runs[name]
+            failed = {Path(f.file).name for f in res.failures}
+            same = (len(res.results) == len(clean.results) and
+                    all(a.fractions == b.fractions and a.components == b.components
+                        for a, b in zip(res.results, clean.results)))
+            print(f"{name}: failures == the {len(corpus.corrupt)} corrupt files: "
+                  f"{failed == set(corpus.corrupt)}; results equal the clean run: {same}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--spectra", type=int, default=200)
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--resilience", action="store_true",
+                    help="1 000 files, 5 %% corrupt, 950 fits (the CI test's full case)")
     args = ap.parse_args()
+    if args.resilience:
+        resilience(args.jobs)
+        return
     with tempfile.TemporaryDirectory(prefix="xpsfit-bench-") as tmp:
         tmp = Path(tmp)
         data = tmp / "data"

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer
+from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QHBoxLayout, QLabel, QListWidget,
                                QListWidgetItem, QMainWindow, QMessageBox, QProgressBar,
@@ -63,6 +63,10 @@ class MainWindow(QMainWindow):
     ``settings`` (QSettings) keeps recent files; ``error_hook(message)`` replaces the non-modal
     error dialog (tests inject one so nothing ever blocks).
     """
+
+    #: a background job (a :class:`~xpsfit_gui.workers.Job`) is about to start: listeners can
+    #: connect to its signals before it emits anything (scripts, tests)
+    jobStarting = Signal(object)
 
     def __init__(self, settings: QSettings | None = None,
                  error_hook: Callable[[str], None] | None = None):
@@ -564,6 +568,7 @@ class MainWindow(QMainWindow):
         self.progress_bar.setVisible(True)
         self.cancel_button.setVisible(True)
         self.show_message(description + "…")
+        self.jobStarting.emit(job)
         job.start()
 
     def _on_progress(self, done: int, total: int, message: str) -> None:

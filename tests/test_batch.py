@@ -154,41 +154,78 @@ def test_cancel_through_progress_keeps_what_is_done(mixed, tmp_path):
     assert len(load_results(out)) == 5
 
 
+def _copies(folder: Path, n: int) -> list[Path]:
+    folder.mkdir()
+    for i in range(n):
+        shutil.copy(KB, folder / f"kb{i:02d}.vms")
+    return sorted(folder.iterdir())
+
+
+def _assert_kept_is_a_subset_of_the_full_run(kept, files) -> None:
+    """What an interrupted batch kept: whole files only (5 S 2p fits each), each once, all
+    among the inputs, and every fit identical to the uninterrupted one of its file (kb.vms
+    copies all fit alike, so one reference fit per block suffices)."""
+    names = [r.spectrum_name() for r in kept]
+    assert len(names) == len(set(names)) and len(names) % 5 == 0
+    assert {n.split("#")[0] for n in names} <= {f.name for f in files}
+    reference = {r.spectrum_name().split("#")[1]: r for r in batch([KB], S2P).results}
+    for r in kept:
+        want = reference[r.spectrum_name().split("#")[1]]
+        assert r.fractions == want.fractions
+
+
 def test_cancel_with_two_jobs_shuts_the_pool_down(tmp_path):
-    data = tmp_path / "many"
-    data.mkdir()
-    for i in range(12):
-        shutil.copy(KB, data / f"kb{i:02d}.vms")
+    """Whatever the machine's load, a cancel keeps what finished and stops the workers. (How
+    many of the 12 files finish depends on timing: queued units that a worker already took are
+    completed; only the invariants are asserted.)"""
+    import multiprocessing
+    files = _copies(tmp_path / "many", 12)
     out = tmp_path / "partial.h5"
+    ticks = []
+
+    def progress(done, total, message):
+        ticks.append(done)
+        return done >= 2
+
     with pytest.raises(Cancelled) as info:
-        batch([data], S2P, out=out, jobs=2, monte_carlo=10,   # ~0.5 s per file
-              progress=lambda d, t, m: d >= 2)
-    kept = info.value.partial.fitted
-    # files running or already queued (at most 2 + 3) finish; the rest of the 12 are dropped
-    assert 10 <= kept < 60 and kept % 5 == 0
-    assert len(load_results(out)) == kept
+        batch([tmp_path / "many"], S2P, out=out, jobs=2, monte_carlo=10, progress=progress)
+    partial = info.value.partial
+    assert partial.interrupted and partial.failures == []
+    assert ticks == [1, 2]                         # no progress after the cancel
+    assert partial.fitted >= 10                    # the two units reported done are kept
+    _assert_kept_is_a_subset_of_the_full_run(partial.results, files)
+    saved = load_results(out)
+    assert [r.spectrum_name() for r in saved] == [r.spectrum_name() for r in partial.results]
+    assert multiprocessing.active_children() == []  # the pool's workers are gone
 
 
 def test_ctrl_c_in_the_cli_keeps_results_and_exits_130(tmp_path):
-    data = tmp_path / "many"
-    data.mkdir()
-    for i in range(12):
-        shutil.copy(KB, data / f"kb{i:02d}.vms")
-    out = tmp_path / "r.h5"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "xpsfit", "batch", str(data), "--recipe", str(S2P),
-         "--out", str(out), "--jobs", "2", "--monte-carlo", "20"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
-    first = proc.stderr.readline()               # the first progress line: fits are under way
-    assert first.startswith(b"batch: ")
-    os.killpg(proc.pid, signal.SIGINT)           # like Ctrl-C on a terminal: the whole group
-    stdout, stderr = proc.communicate(timeout=60)
+    """Ctrl-C (SIGINT to the process group, as a terminal sends it) once the first file is done.
+    On a starved machine the batch could finish before the signal arrives; then the run says
+    nothing about Ctrl-C and is repeated (bounded), instead of failing or passing by luck."""
+    files = _copies(tmp_path / "many", 24)
+    for attempt in range(3):
+        out = tmp_path / f"r{attempt}.h5"
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "xpsfit", "batch", str(tmp_path / "many"), "--recipe",
+             str(S2P), "--out", str(out), "--jobs", "2", "--monte-carlo", "20"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        first = proc.stderr.readline()           # the first progress line: a file is done
+        assert first.startswith(b"batch: "), first + proc.stderr.read()
+        os.killpg(proc.pid, signal.SIGINT)       # like Ctrl-C on a terminal: the whole group
+        stdout, stderr = proc.communicate(timeout=120)
+        if proc.returncode != 130 and b"fitted 120, failed 0" in stdout:
+            continue                             # finished before the signal landed: again
+        break
+    else:
+        pytest.fail("the batch finished 3 times before Ctrl-C took effect")
     assert proc.returncode == 130, stderr.decode()
-    assert b"interrupted" in stderr
-    kept = load_results(out)
-    # ~1 s per file: the files running or queued at Ctrl-C (at most 2 + 3) finish, not all 12
-    assert 1 <= len(kept) < 60 and len(kept) % 5 == 0
+    assert b"interrupted" in stderr and b"Traceback" not in stderr
     assert b"interrupted: results so far kept" in stdout
+    kept = load_results(out)
+    assert len(kept) >= 5                        # at least the file done before Ctrl-C
+    _assert_kept_is_a_subset_of_the_full_run(kept, files)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]   # no temp left
 
 
 # --------------------------------------------------------------------------------- series

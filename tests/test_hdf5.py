@@ -328,26 +328,32 @@ while True:
 @pytest.mark.parametrize("entries, delay", [(2, 0.02), (3, 0.25)])
 def test_writer_killed_mid_write_leaves_a_complete_file(tmp_path, real_fit, entries, delay):
     """SIGKILL during a big write (each takes ~0.5 s): the file is the previous complete one or
-    the new complete one, never a broken mix (several sizes, kill at different moments)."""
+    the new complete one, never a broken mix (several sizes, kill at different moments). A kill
+    that happens to land between two writes proves nothing, so it is repeated (bounded)."""
     target = tmp_path / "result.h5"
     hdf5.save(real_fit, target)
-    proc = subprocess.Popen([sys.executable, "-c", _KILLED_WRITER, str(target),
-                             str(Path(__file__).parent), str(S2P_RECIPE), str(entries)],
-                            stdout=subprocess.PIPE)
-    try:
-        assert proc.stdout.readline().strip() == b"wrote"   # one complete write done
-        assert len(hdf5.load_results(target)) == entries
-        time.sleep(delay)                                     # now inside the next write
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=10)
-    assert proc.returncode == -signal.SIGKILL
-    got = hdf5.load_results(target)
-    assert len(got) == entries
-    assert got[0].spectrum.size == 150000
-    # proof the kill landed mid-write: the interrupted temporary file is left (SIGKILL cannot
-    # clean up), beside the intact target
-    assert [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    for attempt in range(4):
+        proc = subprocess.Popen([sys.executable, "-c", _KILLED_WRITER, str(target),
+                                 str(Path(__file__).parent), str(S2P_RECIPE), str(entries)],
+                                stdout=subprocess.PIPE)
+        try:
+            assert proc.stdout.readline().strip() == b"wrote"   # one complete write done
+            assert len(hdf5.load_results(target)) == entries
+            time.sleep(delay)                                     # now inside the next write
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=10)
+        assert proc.returncode == -signal.SIGKILL
+        got = hdf5.load_results(target)
+        assert len(got) == entries
+        assert got[0].spectrum.size == 150000
+        # proof the kill landed mid-write: the interrupted temporary file is left (SIGKILL
+        # cannot clean up), beside the intact target
+        leftovers = [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+        if leftovers:
+            break
+    else:
+        pytest.fail("no kill landed inside a write in 4 attempts")
 
 
 # ------------------------------------------------------------------------------------ bad files

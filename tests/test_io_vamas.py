@@ -388,9 +388,10 @@ def test_linescan_modes_are_rejected_clearly(tmp_path):
 def test_fifty_blocks_parse_fast(tmp_path):
     blocks = [_block(i, n=1001) for i in range(50)]
     path = _write(tmp_path, _vamas(blocks))
-    t0 = time.perf_counter()
+    # CPU time of this process, not wall time: a loaded CI machine must not fail a speed test
+    t0 = time.process_time()
     spectra = vamas.read(path)
-    elapsed = time.perf_counter() - t0
+    elapsed = time.process_time() - t0
     assert len(spectra) == 50 and all(s.size == 1001 for s in spectra)
     assert elapsed < 1.0, elapsed
 
@@ -458,10 +459,10 @@ def test_wrong_value_counts(tmp_path, new, message):
     at = _count_line(lines, "3363")
     lines[at] = new
     path = _write(tmp_path, "\r\n".join(lines))
-    t0 = time.perf_counter()
+    t0 = time.process_time()    # CPU, not wall time: no flake on a loaded machine
     with pytest.raises(FileFormatError, match=message) as info:
         vamas.read(path)
-    assert time.perf_counter() - t0 < 1.0
+    assert time.process_time() - t0 < 1.0
     assert info.value.path == str(path) and info.value.line is not None
 
 

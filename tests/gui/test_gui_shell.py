@@ -86,9 +86,11 @@ def test_worker_reports_progress_and_cancels(qtbot):
     """The thread machinery with a cooperative computation (the contract the core follows)."""
     from xpsfit_gui.workers import Job
 
+    steps = 60000   # 5 ms each: ~5 min, far longer than any wait for the cancel to land
+
     def slow(progress):
-        for i in range(200):
-            if progress(i, 200, f"step {i}"):
+        for i in range(steps):
+            if progress(i, steps, f"step {i}"):
                 raise xpsfit.Cancelled("cancelled by the user")
             time.sleep(0.005)
         return "finished"
@@ -96,15 +98,15 @@ def test_worker_reports_progress_and_cancels(qtbot):
     job = Job(slow)
     seen = []
     job.progress.connect(lambda d, t, m: seen.append(d))
-    with qtbot.waitSignal(job.cancelled, timeout=5000):
+    with qtbot.waitSignal(job.cancelled, timeout=30000):
         job.start()
-        qtbot.waitUntil(lambda: len(seen) >= 3, timeout=5000)
+        qtbot.waitUntil(lambda: len(seen) >= 3, timeout=30000)
         job.cancel()
-    assert 3 <= len(seen) < 200
-    job.wait()
+    assert job.wait(30000)
+    assert 3 <= len(seen) < steps and seen == sorted(seen)
 
     done = Job(lambda progress: 42)
-    with qtbot.waitSignal(done.succeeded, timeout=5000) as blocker:
+    with qtbot.waitSignal(done.succeeded, timeout=30000) as blocker:
         done.start()
     assert blocker.args[0] == 42
     done.wait()
@@ -113,7 +115,7 @@ def test_worker_reports_progress_and_cancels(qtbot):
         raise xpsfit.FitError("no points in range", path="x.vms", block=3)
 
     failing = Job(bad)
-    with qtbot.waitSignal(failing.failed, timeout=5000) as blocker:
+    with qtbot.waitSignal(failing.failed, timeout=30000) as blocker:
         failing.start()
     assert blocker.args[0] == "x.vms block 3: no points in range"
     failing.wait()
