@@ -140,7 +140,10 @@ def test_fit_spectra_rows_are_independent(small_map, recipe):
     y = data.values.reshape(-1, x.size)
     whole = fit_spectra(recipe, x, y, data.attrs)
     part = fit_spectra(recipe, x, y[5:9], data.attrs)
-    np.testing.assert_array_equal(part.values["fraction"], whole.values["fraction"][5:9])
+    # equal to rounding: the example recipe's active Shirley goes through batched linear
+    # algebra whose last bits depend on the batch size
+    np.testing.assert_allclose(part.values["fraction"], whole.values["fraction"][5:9],
+                               rtol=0, atol=1e-12)
 
 
 def test_cli_demo_map_and_map(tmp_path, capsys):
