@@ -15,6 +15,7 @@ recipe with the same call as ``xpsfit fit``, so the numbers are the same as a si
 from __future__ import annotations
 
 import glob
+import itertools
 import multiprocessing
 import os
 import signal
@@ -549,18 +550,31 @@ def _run_serial(units, spec, recipe, fit_kwargs, sink: _Sink, progress) -> None:
 
 
 def _run_parallel(units, spec, fit_kwargs, sink: _Sink, progress, jobs) -> None:
-    pool = ProcessPoolExecutor(max_workers=min(jobs, len(units)), mp_context=_mp_context(),
+    workers = min(jobs, len(units))
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context(),
                                initializer=_worker_init)
     futures: dict[Future, _Unit] = {}
+    todo = iter(units)
+    # Only a few units are in flight at a time. wait() visits every pending future (locks,
+    # waiters) and so held the GIL for O(units) per completion: with 1 000 small files the
+    # pool's feeder thread starved and two workers were slower than one.
+    window = 2 * workers + 2
+    pending: set[Future] = set()
+
+    def refill() -> None:
+        for unit in itertools.islice(todo, window - len(pending)):
+            fut = pool.submit(_run_unit, unit, spec, None, fit_kwargs)
+            futures[fut] = unit
+            pending.add(fut)
+
     try:
-        for unit in units:
-            futures[pool.submit(_run_unit, unit, spec, None, fit_kwargs)] = unit
-        pending = set(futures)
+        refill()
         while pending:
             finished, pending = wait(pending, return_when=FIRST_COMPLETED)
             for fut in sorted(finished, key=lambda f: futures[f].index):
                 sink.add(_collect(fut, futures[fut]))
                 _tick(progress, len(sink.outcomes), len(units), futures[fut])
+            refill()
     finally:
         # on Ctrl-C / cancel: drop queued units, let running ones finish, keep their results
         pool.shutdown(wait=True, cancel_futures=True)
