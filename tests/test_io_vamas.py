@@ -483,3 +483,20 @@ def test_bad_inclusion_item_and_mode(tmp_path):
     text = _vamas([_block(0)]).replace("\r\nREGULAR\r\n", "\r\nSIDEWAYS\r\n", 1)
     with pytest.raises(FileFormatError, match="unknown scan mode"):
         vamas.read(_write(tmp_path, text))
+
+
+def test_nan_or_inf_counts_are_refused_not_dropped(tmp_path):
+    """A single NaN/Inf ordinate is corruption (the 1e37 sentinel is the standard's 'missing')."""
+    import xpsfit
+    from xpsfit.errors import FileFormatError
+    from realdata import EXAMPLES
+    text = (EXAMPLES / "kb_series.vms").read_text(encoding="latin-1").splitlines(keepends=True)
+    # the last ordinate of the last block sits just before "end of experiment"
+    end = next(i for i in range(len(text) - 1, -1, -1) if text[i].strip() == "end of experiment")
+    for token in ("nan", "inf", "-Infinity"):
+        bad = text[:end - 1] + [token + "\r\n"] + text[end:]
+        path = tmp_path / f"bad_{token}.vms"
+        path.write_text("".join(bad), encoding="latin-1")
+        with pytest.raises(FileFormatError, match=r"non-finite") as info:
+            xpsfit.read(path)
+        assert path.name in str(info.value) and "block 9" in str(info.value)

@@ -462,8 +462,14 @@ def _to_spectrum(b: _Block, h: _Header, path: str) -> xr.DataArray:
     trans_at = next((i for i, v in enumerate(variables) if _is_transmission(v)), None)
     transmission = data_cols[:, trans_at] if trans_at is not None else None
 
+    # NaN/Inf text is corruption, not the standard's "missing" marker: refuse it rather than
+    # silently fit a spectrum with holes
+    bad = ~(np.isfinite(signal) & np.isfinite(energy))
+    if bad.any():
+        raise fail(f"{int(bad.sum())} non-finite value(s) (NaN/Inf) in the data, first at "
+                   f"point {int(np.argmax(bad)) + 1}")
     # 1e37 marks a missing ordinate: such points are dropped, not fitted as huge counts
-    keep = np.isfinite(signal) & (np.abs(signal) < _SENTINEL) & np.isfinite(energy)
+    keep = (np.abs(signal) < _SENTINEL)
     if not keep.all():
         energy, signal = energy[keep], signal[keep]
         transmission = transmission[keep] if transmission is not None else None
