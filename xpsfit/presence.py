@@ -4,8 +4,9 @@ Decision rule (xps_domain.md §6.4): species ``i`` is *present* in spectrum ``j`
 
 1. removing it makes the fit significantly worse: with χ²₁ the spectrum's χ² with the component
    and χ²₀ without it (its area fixed at 0, everything else of that spectrum refitted),
-   ``F = [(χ²₀ − χ²₁)/Δp] / [χ²₁/(N − p₁)]`` (Δp = 1, N = the spectrum's points, p₁ = its own
-   free parameters in the nested problem) has ``p = 1 − F_cdf(F; Δp, N − p₁) < alpha`` (0.05);
+   ``F = [(χ²₀ − χ²₁)/Δp] / [χ²₁/(N − p₁)]`` (Δp = the free parameters the nested fit loses:
+   1 in joint mode, where position and width are shared and held, 3 for a free doublet in
+   independent mode; N = the spectrum's points, p₁ = its own free parameters) has ``p = 1 − F_cdf(F; Δp, N − p₁) < alpha`` (0.05);
 2. and its area exceeds 3σ(area) (σ from the fit's covariance; in joint mode the joint one).
 
 Otherwise it is *not detected* and gets an upper limit on its fraction,
@@ -129,8 +130,10 @@ def presence_tests(result: SeriesResult, state, *, alpha: float = ALPHA,
             F = pval = math.nan
             if name in base and not base[name].expr and base[name].vary:
                 reduced = _without(base, info, name)
-                chi0, _ = _solve_local(model, reduced)
-                F, pval = f_test(chi0, min(chi1, chi0), ndata, p1)
+                chi0, p0 = _solve_local(model, reduced)
+                # Δp counts every parameter the nested fit loses: the area alone in joint mode
+                # (position/width are shared and held), area + position + width otherwise
+                F, pval = f_test(chi0, min(chi1, chi0), ndata, p1, dp=max(p1 - p0, 1))
             significant = math.isfinite(pval) and pval < alpha
             big = (math.isfinite(c.area_stderr) and c.area > SIGMA_RULE * c.area_stderr)
             present = bool(significant and big)
