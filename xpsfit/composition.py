@@ -12,7 +12,6 @@
 """
 from __future__ import annotations
 
-import csv
 import math
 import os
 from collections.abc import Sequence
@@ -20,8 +19,7 @@ from collections.abc import Sequence
 import numpy as np
 import xarray as xr
 
-from .atomic import atomic_write
-from .errors import ExportError, FitError
+from .errors import FitError
 from .result import TABLE_COLUMNS, SeriesResult
 
 SERIES_COLUMNS = ["series_index", *TABLE_COLUMNS]
@@ -89,23 +87,9 @@ def series_rows(result: SeriesResult) -> list[dict]:
     return rows
 
 
-def _fmt(v) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, float):
-        return "" if math.isnan(v) else repr(v)
-    return "" if v is None else str(v)
-
-
 def _write_csv(rows: list[dict], columns: list[str], path) -> None:
-    try:
-        with atomic_write(path, "w", newline="") as fh:
-            w = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
-            w.writeheader()
-            for row in rows:
-                w.writerow({k: _fmt(row.get(k)) for k in columns})
-    except OSError as exc:
-        raise ExportError(f"cannot write table: {exc.strerror or exc}", path=path) from None
+    from .export.tables import write_rows
+    write_rows(rows, columns, path)
 
 
 def write_series_table(result: SeriesResult, path: str | os.PathLike) -> None:

@@ -42,6 +42,11 @@ def write_table(results: FitResult | Iterable[FitResult], path: str | os.PathLik
             for k in row:
                 if k not in columns:
                     columns.append(k)
+    write_rows(rows, columns, path)
+
+
+def write_rows(rows: list[dict], columns: list[str], path: str | os.PathLike) -> None:
+    """Write dict rows as CSV with the given columns (NaN/None as empty cells), atomically."""
     try:
         with atomic_write(path, "w", newline="") as fh:
             w = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
@@ -52,4 +57,4 @@ def write_table(results: FitResult | Iterable[FitResult], path: str | os.PathLik
         raise ExportError(f"cannot write table: {exc.strerror or exc}", path=path) from None
 
 
-__all__ = ["write_table"]
+__all__ = ["write_table", "write_rows"]
