@@ -31,7 +31,7 @@ EXPECTED_REASON = {
     "garbage": r"not readable as VAMAS: content not recognised",
     "empty": r"empty file|not readable as VAMAS",
     "wrong count": r"wrong value count|ordinate values|negative count -3|expected an integer",
-    "NaN/Inf": r"fewer than 2 data points|no excitation energy",
+    "NaN/Inf": r"non-finite value|no excitation energy",
     "non-number": r"non-numeric value '.+' in the ordinate values",
     "block count": r"number of blocks|file ends early",
     "encoding": r"not readable as VAMAS",
