@@ -34,7 +34,7 @@ import xarray as xr
 
 from .errors import FitError
 from .naming import param_name
-from .recipe import ComponentSpec, Recipe
+from .recipe import Recipe
 from .spectrum import DIM
 
 LN2 = math.log(2.0)
@@ -101,7 +101,38 @@ class ComponentInfo:
     names: dict[str, str] = field(default_factory=dict)   # quantity -> lmfit name
 
 
-class Model:
+class FreeVariables:
+    """The vector interface :func:`xpsfit.fit.solve` works on, shared by the single-spectrum
+    :class:`Model` and the joint series problem: the free-variable names (``_var_names``), their
+    bounds, and full values with the links (``_expr_order``/``_expr_code``) evaluated."""
+
+    _var_names: list[str]
+    _expr_order: list[str]
+    _expr_code: dict
+
+    @property
+    def var_names(self) -> list[str]:
+        return list(self._var_names)
+
+    def bounds(self, params) -> tuple[np.ndarray, np.ndarray]:
+        lo = np.array([params[n].min for n in self._var_names], dtype=float)
+        hi = np.array([params[n].max for n in self._var_names], dtype=float)
+        return lo, hi
+
+    def values_from_vector(self, theta, base: dict) -> dict:
+        """All parameter values for free-variable vector ``theta`` (links evaluated)."""
+        ns = dict(base)
+        ns.update(zip(self._var_names, theta))
+        self._eval_exprs(ns)
+        return ns
+
+    def _eval_exprs(self, ns: dict) -> None:
+        # link expressions were checked by xpsfit.links and compiled once; no builtins
+        for n in self._expr_order:
+            ns[n] = float(eval(self._expr_code[n], _GLOBALS, ns))
+
+
+class Model(FreeVariables):
     """The fit model of one spectrum under one recipe (see module docstring)."""
 
     def __init__(self, recipe: Recipe, spectrum: xr.DataArray):
@@ -458,23 +489,6 @@ class Model:
         """Plain dict name -> float (from lmfit Parameters or a dict of floats)."""
         return values_of(params)
 
-    # vector interface (the fast solver in xpsfit.fit works on the free variables directly)
-    @property
-    def var_names(self) -> list[str]:
-        return list(self._var_names)
-
-    def bounds(self, params) -> tuple[np.ndarray, np.ndarray]:
-        lo = np.array([params[n].min for n in self._var_names], dtype=float)
-        hi = np.array([params[n].max for n in self._var_names], dtype=float)
-        return lo, hi
-
-    def values_from_vector(self, theta, base: dict) -> dict:
-        """All parameter values for free-variable vector ``theta`` (links evaluated)."""
-        ns = dict(base)
-        ns.update(zip(self._var_names, theta))
-        self._eval_exprs(ns)
-        return ns
-
     def unpack(self, params) -> tuple:
         """Parameter values -> (position, fwhm, area, shape, splitting, ratio, c0, k)."""
         v = values_of(params)
@@ -624,10 +638,6 @@ class Model:
             for n in self._expr_names:
                 out[n][j] = (ns[n] - ref[n]) / h
         return out
-
-    def _eval_exprs(self, ns: dict) -> None:
-        for n in self._expr_order:
-            ns[n] = float(eval(self._expr_code[n], _GLOBALS, ns))
 
     def _prior_chain(self, params) -> np.ndarray:
         base = self._namespace(params)

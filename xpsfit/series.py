@@ -46,7 +46,7 @@ import numpy as np
 
 from . import stats
 from .errors import Cancelled, FitError
-from .model import _GLOBALS, Model, _cumtrapz, _pv_with_derivs, _topological, build_model
+from .model import _GLOBALS, FreeVariables, Model, _cumtrapz, _pv_with_derivs, _topological, build_model
 from .recipe import Recipe, check_range, check_region
 from .result import FitResult, FitStatistics, ParameterRecord, SeriesResult
 from .spectrum import region_key
@@ -178,7 +178,7 @@ def _is_shape(model: Model, quantity: str) -> bool:
     return any(quantity in c.shape_names for c in model.components)
 
 
-class JointProblem:
+class JointProblem(FreeVariables):
     """The joint least-squares problem of a series (duck-types the interface that
     :func:`xpsfit.fit.solve` expects of a :class:`~xpsfit.model.Model`)."""
 
@@ -302,26 +302,7 @@ class JointProblem:
         self.npts = [m.x.size for m in self.models]
         self.offsets = np.concatenate([[0], np.cumsum(self.npts)])
 
-    # -- the interface xpsfit.fit.solve uses
-    @property
-    def var_names(self) -> list[str]:
-        return list(self._var_names)
-
-    def bounds(self, params) -> tuple[np.ndarray, np.ndarray]:
-        lo = np.array([params[n].min for n in self._var_names], dtype=float)
-        hi = np.array([params[n].max for n in self._var_names], dtype=float)
-        return lo, hi
-
-    def values_from_vector(self, theta, base: dict) -> dict:
-        ns = dict(base)
-        ns.update(zip(self._var_names, theta))
-        self._eval_exprs(ns)
-        return ns
-
-    def _eval_exprs(self, ns: dict) -> None:
-        for n in self._expr_order:
-            ns[n] = float(eval(self._expr_code[n], _GLOBALS, ns))
-
+    # -- var_names / bounds / values_from_vector for xpsfit.fit.solve come from FreeVariables
     @property
     def has_jacobian(self) -> bool:
         return self.fast
