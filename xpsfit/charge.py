@@ -165,7 +165,7 @@ def acquisition_shifts(spectra: Iterable[xr.DataArray], recipes: Recipe | Iterab
     keyed by :func:`acquisition_key`. The first reference-region spectrum of an acquisition is
     used (file order). A reference fit that is not trustworthy raises :class:`FitError`: a
     wrong reference would shift every region of the acquisition."""
-    from .fit import fit
+    from .fitting.single import fit
     recipe, cr = reference_recipe(recipes)
     out: dict[tuple[str, str], AcquisitionShift] = {}
     for s in spectra:

@@ -120,7 +120,7 @@ def apply_charge_reference(spectra: list, files, recipe_path: str) -> list:
 
 
 def fit_all(spectra, recipe, args) -> list:
-    from ..fit import fit
+    from ..fitting.single import fit
     results = []
     for s in spectra:
         r = fit(s, recipe, monte_carlo=args.monte_carlo, seed=args.seed)
