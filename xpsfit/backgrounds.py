@@ -68,8 +68,12 @@ def cumulative_integral(x, peaks) -> np.ndarray:
     """
     x = np.asarray(x, dtype=float)
     p = np.asarray(peaks, dtype=float)
-    out = np.zeros(p.shape)
-    np.cumsum(0.5 * (p[..., 1:] + p[..., :-1]) * np.diff(x), axis=-1, out=out[..., 1:])
+    out = np.empty(p.shape)
+    out[..., 0] = 0.0
+    seg = out[..., 1:]
+    np.add(p[..., 1:], p[..., :-1], out=seg)
+    seg *= 0.5 * np.diff(x)
+    np.cumsum(seg, axis=-1, out=seg)
     return out
 
 

@@ -437,19 +437,34 @@ def _broadcast_u(x, center, fwhm):
 
 
 def _pv_profile(x, center, fwhm, eta, *, derivs: bool = False):
-    u, f = _broadcast_u(x, center, fwhm)
+    # in-place arithmetic on (..., L, n) arrays: this is the engine's hot path
+    inv_f = 1.0 / np.maximum(np.asarray(fwhm, dtype=float), TINY)[..., None]
+    u = np.subtract(np.asarray(x, dtype=float), np.asarray(center, dtype=float)[..., None])
+    u *= inv_f
     e = np.clip(np.asarray(eta, dtype=float), 0.0, 1.0)[..., None]
     u2 = u * u
-    q = 1.0 / (1.0 + 4.0 * u2)
-    g = np.exp(-4.0 * LN2 * u2) / (GAUSS_AREA * f)
-    lor = q / (LORENTZ_AREA * f)
-    p = e * lor + (1.0 - e) * g
+    g = np.exp(u2 * (-4.0 * LN2))
+    g *= inv_f * (1.0 / GAUSS_AREA)
+    u2 *= 4.0
+    u2 += 1.0
+    q = np.reciprocal(u2, out=u2)
+    lor = q * (inv_f * (1.0 / LORENTZ_AREA))
+    p = lor * e
+    p += g * (1.0 - e)
     if not derivs:
         return p
-    dpdu = -(e * (8.0 * u * q * lor) + (1.0 - e) * (8.0 * LN2 * u * g))
-    d_center = -dpdu / f
-    d_fwhm = (-dpdu * u - p) / f
-    return p, d_center, d_fwhm, {"eta": lor - g}
+    # ∂p/∂u = −8u·(η·q·L + (1−η)·ln2·G)
+    t = q * lor
+    t *= e
+    t += g * ((1.0 - e) * LN2)
+    t *= u
+    t *= -8.0                      # t = ∂p/∂u
+    d_center = t * (-inv_f)
+    t *= u
+    t += p
+    t *= -inv_f                    # ∂p/∂F = (−u·∂p/∂u − p)/F
+    lor -= g                       # ∂p/∂η = L − G
+    return p, d_center, t, {"eta": lor}
 
 
 def _gl_sum_profile(x, center, fwhm, m, *, derivs: bool = False):

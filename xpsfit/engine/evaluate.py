@@ -44,48 +44,45 @@ class _Tables:
             lines = np.flatnonzero([st.components[c].lineshape == name for c in lc])
             shape_idx = {k: st.shape_idx[k][j, lc[lines]] for k in LINESHAPES[name].shape_params}
             self.groups.append((LINESHAPES[name], lines, shape_idx))
-        # (kind, line, parameter indices with coefficients) of every derivative the model needs
+        # per kind of line quantity: which parameters (with coefficients) make it, per line
         fixed = {i for i, p in enumerate(st.params) if p.kind == "fixed"}
-        pairs = []
+        kinds: dict[tuple, list] = {("center", None): [], ("fwhm", None): [], ("area", None): [],
+                                    ("ratio", None): []}
+        names = sorted({n for c in st.components for n in c.shape_names})
+        for n in names:
+            kinds[("shape", n)] = []
         for ln in range(lc.size):
+            comp = st.components[lc[ln]]
             center = [(self.pos[ln], 1.0)]
             if self.shift >= 0:
                 center.append((self.shift, 1.0))
             if minor[ln]:
                 center.append((self.split[ln], 1.0))
-            pairs.append(("center", ln, None, center))
-            pairs.append(("fwhm", ln, None, [(self.fwhm[ln], 1.0)]))
-            pairs.append(("area", ln, None, [(self.area[ln], 1.0)]))
-            if self.doublet[ln]:
-                pairs.append(("ratio", ln, None, [(self.ratio[ln], 1.0)]))
-            for name in st.components[lc[ln]].shape_names:
-                pairs.append(("shape", ln, name, [(st.shape_idx[name][j, lc[ln]], 1.0)]))
-        kept = [p for p in pairs if any(i >= 0 and i not in fixed for i, _ in p[3])]
-        order = {"center": 0, "fwhm": 1, "area": 2, "ratio": 3, "shape": 4}
-        kept.sort(key=lambda p: (order[p[0]], p[2] or ""))
-        self.pairs = kept
-        width = max((len(p[3]) for p in kept), default=1)
-        self.cidx = np.full((len(kept), width), -1, dtype=np.intp)
-        self.ccoef = np.zeros((len(kept), width))
-        for r, (_, _, _, terms) in enumerate(kept):
-            for s, (i, a) in enumerate(terms):
-                self.cidx[r, s], self.ccoef[r, s] = i, a
-        # contiguous blocks of one kind (and shape parameter): one broadcast write each
-        self.blocks = []
-        start = 0
-        while start < len(kept):
-            kind, _, name, _ = kept[start]
-            stop = start
-            while stop < len(kept) and kept[stop][0] == kind and kept[stop][2] == name:
-                stop += 1
-            self.blocks.append((kind, name, np.array([p[1] for p in kept[start:stop]]),
-                                slice(start, stop)))
-            start = stop
-        self.chain = self.chain_of(st.M) if st.affine else None
+            kinds[("center", None)].append(center)
+            kinds[("fwhm", None)].append([(self.fwhm[ln], 1.0)])
+            kinds[("area", None)].append([(self.area[ln], 1.0)])
+            kinds[("ratio", None)].append([(self.ratio[ln], 1.0)] if self.doublet[ln] else [])
+            for n in names:
+                kinds[("shape", n)].append([(st.shape_idx[n][j, lc[ln]], 1.0)]
+                                           if n in comp.shape_names else [])
+        self.kinds = []
+        for key, per_line in kinds.items():
+            live = [[(i, a) for i, a in terms if i >= 0 and i not in fixed] for terms in per_line]
+            if not any(live):
+                continue
+            width = max(len(t) for t in live)
+            idx = np.full((lc.size, width), -1, dtype=np.intp)
+            coef = np.zeros((lc.size, width))
+            for ln, terms in enumerate(live):
+                for k, (i, a) in enumerate(terms):
+                    idx[ln, k], coef[ln, k] = i, a
+            chain = _chain(G=st.M, idx=idx, coef=coef) if st.affine else None
+            self.kinds.append((key, idx, coef, chain))
 
-    def chain_of(self, G: np.ndarray) -> np.ndarray:
-        """Rows d(line quantity)/dθ: (K, nθ) from G (nP+1, nθ), or batched (B, K, nθ)."""
-        return np.einsum("ks,...ksv->...kv", self.ccoef, G[..., self.cidx, :])
+
+def _chain(G: np.ndarray, idx: np.ndarray, coef: np.ndarray) -> np.ndarray:
+    """d(line quantity)/dθ per line: (L, nθ) from G (nP+1, nθ), or (B, L, nθ) from (B, nP+1, nθ)."""
+    return np.einsum("lk,...lkv->...lv", coef, G[..., idx, :])
 
 
 def tables(st: Structure, j: int) -> _Tables:
@@ -139,9 +136,16 @@ def _lines(st: Structure, t: _Tables, P: np.ndarray, x: np.ndarray, derivs: bool
 
 
 def _shape_rows(merged: dict, name: str, lines: np.ndarray) -> np.ndarray:
+    """∂p/∂(shape parameter) for ``lines`` (zero for lines whose shape lacks it)."""
     which, values = merged[name]
+    if which.size == lines.size and np.array_equal(which, lines):
+        return values
+    out = np.zeros(values.shape[:1] + (lines.size,) + values.shape[2:])
     pos = {int(ln): i for i, ln in enumerate(which)}
-    return values[:, [pos[int(ln)] for ln in lines]]
+    for k, ln in enumerate(lines):
+        if int(ln) in pos:
+            out[:, k] = values[:, pos[int(ln)]]
+    return out
 
 
 def segment_model(st: Structure, j: int, P: np.ndarray, data: Data, rows=None):
@@ -186,26 +190,31 @@ def evaluate(st: Structure, theta: np.ndarray, data: Data, rows: np.ndarray | No
         if not jacobian:
             continue
         dc, df, ds = d
-        D = np.empty((theta.shape[0], len(t.pairs), seg.n))
-        for kind, name, lines, sl in t.blocks:
+        Jt = None
+        for (kind, name), idx, coef, chain in t.kinds:
+            if chain is None:
+                chain = _chain(G, idx, coef)
             if kind == "center":
-                D[:, sl] = amp[:, lines, None] * dc[:, lines]
+                scale, deriv = amp, dc
             elif kind == "fwhm":
-                D[:, sl] = amp[:, lines, None] * df[:, lines]
+                scale, deriv = amp, df
             elif kind == "area":
-                D[:, sl] = w[:, lines, None] * p[:, lines]
+                scale, deriv = w, p
             elif kind == "ratio":   # ∂w/∂r = −1/(1+r)² (major line), +1/(1+r)² (minor line)
-                sign = np.where(t.minor[lines], 1.0, -1.0)
-                D[:, sl] = (sign * area[:, lines] / r1[:, lines] ** 2)[..., None] * p[:, lines]
+                scale, deriv = np.where(t.minor, 1.0, -1.0) * area / r1 ** 2, p
             else:
-                D[:, sl] = amp[:, lines, None] * _shape_rows(ds, name, lines)
-        chain = t.chain if t.chain is not None else t.chain_of(G)
-        Jt = np.matmul(np.swapaxes(chain, -1, -2), D)          # (B, nθ, n)
+                scale, deriv = amp, _shape_rows(ds, name, np.arange(p.shape[1]))
+            # Σ_lines (∂P_line/∂θ)·scale_line·∂p_line — one batched product, no (B, L, n) temporary
+            part = np.matmul(np.swapaxes(chain, -1, -2) * scale[:, None, :], deriv)
+            Jt = part if Jt is None else Jt.__iadd__(part)
+        if Jt is None:
+            Jt = np.zeros((theta.shape[0], st.n_vars, seg.n))
         if active:
-            Jt = Jt + k[:, None, None] * backgrounds.cumulative_integral(seg.x, Jt)
+            Jt += k[:, None, None] * backgrounds.cumulative_integral(seg.x, Jt)
             g0, gk = G[..., t.c0, :], G[..., t.k, :]
-            Jt = Jt + np.atleast_2d(g0)[..., :, None] + cum[:, None, :] * np.atleast_2d(gk)[..., :, None]
-        jac.append(np.swapaxes(Jt * inv_sigma[:, None, :], 1, 2))
+            Jt += np.atleast_2d(g0)[..., :, None] + cum[:, None, :] * np.atleast_2d(gk)[..., :, None]
+        Jt *= inv_sigma[:, None, :]
+        jac.append(np.swapaxes(Jt, 1, 2))
     if st.priors:
         sig = np.array([p.sigma for p in st.priors])
         tgt = np.array([p.target for p in st.priors])
