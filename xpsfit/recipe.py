@@ -589,8 +589,9 @@ def check_region(recipe: Recipe, spectrum):
 
 
 def check_range(recipe: Recipe, spectrum, *, min_points: int = 5) -> tuple[float, float]:
-    """The fit window (lo, hi): the recipe range, which must lie inside the data (half a step
-    of tolerance at each end), or the whole data. :class:`FitError` otherwise."""
+    """The fit window (lo, hi): the recipe range clipped to the data (the fit reports a clipped
+    range as a warning naming the range used), or the whole data. :class:`FitError` when the
+    range and the data do not overlap or too few points remain."""
     be = spectrum[DIM].values
     if be.size < 2:
         raise FitError("spectrum has fewer than 2 points", **_spectrum_where(spectrum))
@@ -599,13 +600,16 @@ def check_range(recipe: Recipe, spectrum, *, min_points: int = 5) -> tuple[float
         lo, hi = dmin, dmax
     else:
         lo, hi = recipe.range
-        tol = 0.5 * float(abs(be[1] - be[0]))
-        if lo < dmin - tol or hi > dmax + tol:
-            raise FitError(f"recipe range ({lo:g}, {hi:g}) is not inside the data "
-                           f"({dmin:g}, {dmax:g}) eV; change 'range' in "
-                           f"{recipe.source or 'the recipe'}", **_spectrum_where(spectrum))
+        if hi < dmin or lo > dmax:
+            raise FitError(f"recipe range ({lo:g}, {hi:g}) eV holds no data (the spectrum covers "
+                           f"{dmin:g}–{dmax:g} eV); change 'range' in "
+                           f"{recipe.source or 'the recipe'}", key="range",
+                           **_spectrum_where(spectrum))
+        tol = 0.5 * float(abs(be[1] - be[0]))       # half a step: the grid's own rounding
+        lo = lo if lo >= dmin - tol else dmin
+        hi = hi if hi <= dmax + tol else dmax
     n = int(((be >= lo - 1e-9) & (be <= hi + 1e-9)).sum())
     if n < min_points:
         raise FitError(f"only {n} data points in the fit range ({lo:g}, {hi:g}) eV; need at "
-                       f"least {min_points}", **_spectrum_where(spectrum))
+                       f"least {min_points}", key="range", **_spectrum_where(spectrum))
     return lo, hi

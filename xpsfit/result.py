@@ -38,7 +38,7 @@ class Notice(str):
 NOTICE_CODES = ("at_bound", "zero_area", "no_uncertainty", "covariance_singular", "correlated",
                 "not_converged", "model_not_finite", "undetermined", "fraction_below_sigma",
                 "prior_pull", "background_not_converged", "undetermined_parameters",
-                "charge_reference", "monte_carlo", "other")
+                "charge_reference", "monte_carlo", "range_clipped", "other")
 
 
 @dataclass

@@ -237,7 +237,13 @@ def _notices(s: Solved, j: int, records, components, cov_j, y, env, x):
                                    "correlated", _species_of(st, a), a))
     if not s.success:
         flags.append(Notice(f"fit did not converge: {s.message}", "not_converged"))
-    if not s.data.segments[j].bg_converged[0]:
+    seg = s.data.segments[j]
+    if seg.clipped is not None:
+        lo, hi = st.recipe.range
+        warnings.append(Notice(f"recipe range {lo:g}–{hi:g} eV reaches beyond the data: fitted "
+                               f"on {seg.clipped[0]:g}–{seg.clipped[1]:g} eV", "range_clipped",
+                               parameter="range"))
+    if not seg.bg_converged[0]:
         warnings.append(Notice(f"the static {st.bg_type} background did not converge in "
                                f"{st.recipe.background.max_iter} iterations (the last iterate is "
                                "used): check the region limits and end points",

@@ -38,6 +38,7 @@ class Segment:
     valid: np.ndarray             # (B,) rows that can be fitted
     bg_converged: np.ndarray      # (B,) the static background's iteration converged
     keep: np.ndarray | None = None  # mask of the fit range on the full axis (ascending)
+    clipped: tuple[float, float] | None = None   # the range used when the recipe's was clipped
 
     @property
     def n(self) -> int:
@@ -184,9 +185,10 @@ def _where(spectrum) -> dict:
     return {"path": a.get("source_file") or None, "block": a.get("block_index")}
 
 
-def crop(recipe, spectrum) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(x, y, keep) of a spectrum in the recipe's range, ascending, with the range checks every
-    front-end applies (region and range: :func:`xpsfit.recipe.check_region`/`check_range`)."""
+def crop(recipe, spectrum) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple | None]:
+    """(x, y, keep, clipped) of a spectrum in the recipe's range, ascending, with the range checks
+    every front-end applies (:func:`xpsfit.recipe.check_region`/`check_range`); ``clipped`` is
+    the range used when the recipe's reached beyond the data, else None."""
     spectrum = check_region(recipe, spectrum)
     if DIM not in spectrum.dims:
         raise FitError(f"spectrum has no {DIM!r} axis", **_where(spectrum))
@@ -196,7 +198,12 @@ def crop(recipe, spectrum) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if x.size > 1 and x[0] > x[-1]:
         x, y = x[::-1], y[::-1]
     keep = (x >= lo - 1e-9) & (x <= hi + 1e-9)
-    return x[keep], y[keep], keep
+    clipped = None
+    if recipe.range is not None:
+        tol = 0.5 * float(abs(x[1] - x[0])) if x.size > 1 else 0.0
+        if lo > recipe.range[0] + tol or hi < recipe.range[1] - tol:
+            clipped = (float(x[keep][0]), float(x[keep][-1]))
+    return x[keep], y[keep], keep, clipped
 
 
 def prepare_spectra(structure: Structure, spectra: list) -> Data:
@@ -206,7 +213,7 @@ def prepare_spectra(structure: Structure, spectra: list) -> Data:
                        f"{structure.n_spectra}")
     segments = []
     for sp in spectra:
-        x, y, keep = crop(structure.recipe, sp)
+        x, y, keep, clipped = crop(structure.recipe, sp)
         where = _where(sp)
         if not np.all(np.isfinite(y)):
             raise FitError("counts contain NaN or infinite values in the fit range", **where)
@@ -225,6 +232,7 @@ def prepare_spectra(structure: Structure, spectra: list) -> Data:
                                key=spec.species, **where)
         absolute = str(sp.attrs.get("counts_unit", "counts")) == "counts"
         seg = make_segment(structure, x, y[None, :], absolute=absolute, keep=keep)
+        seg.clipped = clipped
         if not seg.valid[0]:
             raise FitError(f"{structure.bg_type} background is not finite on the fit range",
                            key="background", **where)
