@@ -46,8 +46,8 @@ _API = {
     "fit_map": ("xpsfit.maps", "fit_map"),
     "atomic_path": ("xpsfit.atomic", "atomic_path"),
     "atomic_write": ("xpsfit.atomic", "atomic_write"),
-    "reference_shift": ("xpsfit.charge", "reference_shift"),
-    "apply_reference": ("xpsfit.charge", "apply_reference"),
+    "reference_shift": ("xpsfit.fitting.referencing", "reference_shift"),
+    "apply_reference": ("xpsfit.fitting.charge", "apply_reference"),
 }
 
 __all__ = ["__version__", "DIM", "make_spectrum", "region_key", "shift", "XpsfitError",

@@ -61,13 +61,56 @@ def solved(st: Structure, data: Data, sol: Solution) -> Solved:
     cov = None
     undetermined: list[str] = []
     if st.n_vars:
-        cu = uncertainty.covariance(sol.jacobian)
+        J = np.array(sol.jacobian, dtype=float)
+        J[:, _shape_of_absent(st, data, P[0])] = 0.0
+        cu = uncertainty.covariance(J)
         if uncertainty.usable(cu):
             absolute = all(s.absolute for s in data.segments)
             cov = cu * uncertainty.scale_factor(redchi, absolute)
             undetermined = [st.var_names[i] for i in np.flatnonzero(~np.isfinite(np.diag(cov)))]
     return Solved(st, data, theta, P[0], G, r, cov, undetermined, chi, chi_p, redchi,
                   bool(sol.success), str(sol.message), int(sol.nfev))
+
+
+def zero_areas(st: Structure, data: Data, P: np.ndarray) -> np.ndarray:
+    """(n_spectra, n_comp): the component's area sits on its 0 bound — within a millionth of the
+    spectrum's signal area (the solver ends bound-constrained areas within ~1e-8 of the bound;
+    a σ-relative test would call interior areas of huge-count spectra zero)."""
+    out = np.zeros(st.qidx.shape[:2], bool)
+    for j, seg in enumerate(data.segments):
+        y = seg.y[0]
+        signal = float(np.trapezoid(y - y.min(), seg.x))
+        for ci in range(len(st.components)):
+            i = st.qidx[j, ci, 2]
+            p = st.params[i]
+            out[j, ci] = p.kind == "free" and P[i] <= p.min + 1e-6 * signal
+    return out
+
+
+def _shape_of_absent(st: Structure, data: Data, P: np.ndarray) -> np.ndarray:
+    """Free variables that only move the position, width or shape of components with zero area
+    wherever they act. Linearised at an area of ~0 such a column is tiny but not zero, and
+    inverting it adds a spurious free "derivative-shaped" term to the model, so the other σ
+    would depend on how close to 0 the solver left the area. They are left out (σ NaN, as the
+    "zero area" warning says: not determined by the data)."""
+    zero = zero_areas(st, data, P)
+    owner: dict[int, list[tuple[int, int]]] = {}
+    for j in range(st.n_spectra):
+        for ci, comp in enumerate(st.components):
+            idx = [st.qidx[j, ci, q] for q in (0, 1, 3, 4)] + \
+                [st.shape_idx[n][j, ci] for n in comp.shape_names]
+            for i in idx:
+                if i >= 0:
+                    owner.setdefault(int(i), []).append((j, ci))
+    drop = np.zeros(st.n_vars, bool)
+    for v in range(st.n_vars):
+        touched = np.flatnonzero(st.M[:-1, v])
+        if touched.size == 0:
+            continue
+        uses = [owner.get(int(i)) for i in touched]
+        if all(u and all(zero[j, ci] for j, ci in u) for u in uses):
+            drop[v] = True
+    return drop
 
 
 # ------------------------------------------------------------------ per-spectrum view
@@ -215,12 +258,10 @@ def _notices(s: Solved, j: int, records, components, cov_j, y, env, x):
         if rec.at_bound:
             warnings.append(Notice(f"{rec.name} is at a bound ({rec.value:.6g})", "at_bound",
                                    _species_of(st, rec.name), rec.name))
-    # scale of "zero": the data's area above its minimum (> 0, constant spectra are refused)
-    signal = float(np.trapezoid(y - y.min(), x))
+    zero_j = zero_areas(st, s.data, s.P)[j]
     zero: set[str] = set()
-    for c in components:
-        area = records[c.parameters["area"]]
-        if area.kind == "free" and math.isfinite(area.min) and area.value <= area.min + 1e-6 * signal:
+    for ci, c in enumerate(components):
+        if zero_j[ci]:
             zero.add(c.species)
             warnings.append(Notice(f"{c.species} has zero area: its position and width are not "
                                    "determined by the data", "zero_area", c.species))

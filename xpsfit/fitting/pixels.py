@@ -30,6 +30,7 @@ from ..engine import uncertainty
 from ..engine.data import Data, prepare_rows
 from ..engine.evaluate import tables
 from ..engine.solvers import solve_lm
+from ..engine.threads import single_threaded
 from ..engine.structure import QUANTITIES, Structure, compile_problem
 from .. import backgrounds
 
@@ -85,6 +86,7 @@ def fit_range(recipe: Recipe, x: np.ndarray) -> np.ndarray:
     return (x >= lo - 1e-9) & (x <= hi + 1e-9)
 
 
+@single_threaded
 def fit_spectra(recipe: Recipe, x: np.ndarray, y: np.ndarray, attrs: dict | None = None, *,
                 batch: int = 256) -> BatchResult:
     """Fit every row of ``y`` (B, len(x)) with ``recipe``; never raises for a bad pixel.

@@ -55,6 +55,7 @@ from ..engine.assemble import Solved, joint_notices, joint_records, solved, spec
 from ..engine.data import prepare_spectra
 from ..engine.evaluate import segment_model
 from ..engine.solvers import solve_trf
+from ..engine.threads import single_threaded
 from ..engine.structure import Structure, compile_problem
 from .single import fit
 
@@ -204,6 +205,7 @@ class SeriesFit:
     singles: list[Solved]             # independent / propagate modes: one per spectrum
 
 
+@single_threaded
 def fit_series(spectra: Sequence, recipe: Recipe, *, order=None, labels: Sequence[str] | None
                = None, mode: str = "joint", progress: Progress | None = None,
                presence: bool = True, alpha: float = 0.05, onset_rule: str = "sustained"

@@ -17,7 +17,9 @@ from ..engine.assemble import solved, spectrum_result
 from ..engine.data import Data, prepare_spectra
 from ..engine.evaluate import evaluate
 from ..engine.solvers import Solution, solve_trf
+from ..engine.threads import single_threaded
 from ..engine.structure import Structure, compile_problem
+from .referencing import fit_referenced, references_own_region
 
 
 def _where(spectrum) -> dict:
@@ -25,6 +27,7 @@ def _where(spectrum) -> dict:
     return {"path": a.get("source_file") or None, "block": a.get("block_index")}
 
 
+@single_threaded
 def fit(spectrum: xr.DataArray, recipe: Recipe, *, monte_carlo: int = 0,
         progress: Progress | None = None, seed: int = 0, start=None,
         engine: str = "trf") -> FitResult:
@@ -38,10 +41,9 @@ def fit(spectrum: xr.DataArray, recipe: Recipe, *, monte_carlo: int = 0,
 
     Charge reference: when ``recipe.charge_reference`` lies in the recipe's own region, the
     spectrum is fitted, its axis shifted so that the reference line sits at its energy
-    (:func:`xpsfit.spectrum.shift`) and fitted again (:func:`xpsfit.fitting.charge.fit_referenced`);
+    (:func:`xpsfit.spectrum.shift`) and fitted again (:func:`xpsfit.fitting.referencing.fit_referenced`);
     ``result.charge_shift`` and ``result.charge_reference`` record it.
     """
-    from ..charge import fit_referenced, references_own_region
     if engine not in ("trf", "lmfit"):
         raise FitError(f"unknown engine {engine!r} (choose trf or lmfit)")
     once = lambda sp: _fit_once(sp, recipe, monte_carlo=monte_carlo, progress=progress,
