@@ -29,6 +29,8 @@ _API = {
     "LINESHAPES": ("xpsfit.lineshapes", "LINESHAPES"),
     "BACKGROUNDS": ("xpsfit.backgrounds", "BACKGROUNDS"),
     "Progress": ("xpsfit.errors", "Progress"),
+    "CORRELATION_WARN": ("xpsfit.engine.rules", "CORRELATION_WARN"),
+    "SIGNIFICANCE": ("xpsfit.engine.rules", "SIGNIFICANCE"),
     "FitResult": ("xpsfit.result", "FitResult"),
     "SeriesResult": ("xpsfit.result", "SeriesResult"),
     "save": ("xpsfit.export.hdf5", "save"),

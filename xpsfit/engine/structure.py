@@ -288,7 +288,8 @@ class Structure:
             if p.name in values:
                 p = replace(p, kind="fixed", value=float(values[p.name]), expr=None)
             params.append(p)
-        return replace(self, params=tuple(params), names=(), index={}, cache={})
+        cache = {"singles": self.cache["singles"]} if "singles" in self.cache else {}
+        return replace(self, params=tuple(params), names=(), index={}, cache=cache)
 
 
 # ------------------------------------------------------------------ expression analysis
@@ -491,8 +492,10 @@ def compile_problem(recipe: Recipe, n_spectra: int = 1, *, series: bool = False,
     params, comps, priors = single_params(recipe)
     bg = (recipe.background.type or "none").lower()
     if not series:
-        return Structure(recipe, 1, tuple(params), tuple(comps), tuple(priors), bg,
-                         frozenset(), False)
+        st = Structure(recipe, 1, tuple(params), tuple(comps), tuple(priors), bg, frozenset(),
+                       False)
+        st.cache["singles"] = params
+        return st
     by_species = {c.species: c for c in comps}
     words = set(recipe.series.shared)
     for w in words:
@@ -547,8 +550,10 @@ def compile_problem(recipe: Recipe, n_spectra: int = 1, *, series: bool = False,
                 label = pr.label if all(n in shared for n in _names_in(e)) or n_spectra == 1 \
                     else f"{pr.label} [{j}]"
                 seen[e] = Prior(label, e, pr.target, pr.sigma)
-    return Structure(recipe, n_spectra, tuple(out), tuple(comps), tuple(seen.values()), bg,
-                     frozenset(shared), use_shift, series=True)
+    st = Structure(recipe, n_spectra, tuple(out), tuple(comps), tuple(seen.values()), bg,
+                   frozenset(shared), use_shift, series=True)
+    st.cache["singles"] = params
+    return st
 
 
 def _rename(expr: str, fn) -> str:
