@@ -88,6 +88,11 @@ def _solve_each(A: np.ndarray, rhs: np.ndarray) -> np.ndarray:
     return out
 
 
+#: a batched LM pixel whose cost moved less than this (relative) over 10 iterations has stalled in
+#: a flat valley (a nearly unidentifiable direction): converged for every reported quantity
+STALL = 1e-7
+
+
 def solve_lm(st: Structure, data: Data, theta0: np.ndarray, rows: np.ndarray, *,
              max_iter: int = 200, ftol: float = None, xtol: float = None):
     """Batched bound-constrained Levenberg–Marquardt for the data ``rows`` of a batch.
@@ -145,7 +150,7 @@ def solve_lm(st: Structure, data: Data, theta0: np.ndarray, rows: np.ndarray, *,
         if it % 10 == 9:
             # stalled in a flat valley (a nearly unidentifiable direction): the cost no longer
             # moves, which is convergence for every quantity reported
-            stalled = act[(checkpoint[act] - cost[act]) <= 100 * ftol * cost[act]]
+            stalled = act[(checkpoint[act] - cost[act]) <= STALL * cost[act]]
             success[stalled] = True
             done[stalled] = True
             checkpoint[act] = cost[act]
