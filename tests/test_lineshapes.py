@@ -219,3 +219,15 @@ def test_registry_is_consistent():
         assert shape.name == name
         for key, (default, lo, hi) in shape.shape_params.items():
             assert lo <= default <= hi, (name, key)
+
+
+@pytest.mark.parametrize("name, shape", [("gl_product", {"m": 0.3}), ("gl_sum", {"m": 0.5}),
+                                         ("voigt", {"lorentz_fwhm": 0.3}),
+                                         ("la", {"alpha": 1.2, "beta": 1.5, "gauss_fwhm": 0.5}),
+                                         ("doniach_sunjic", {"alpha": 0.1})])
+def test_width_for_fwhm_inverts_the_measured_width(name, shape):
+    """CasaXPS stores measured FWHMs: the width parameter that reproduces one."""
+    w = ls.width_for_fwhm(name, 1.3, **shape)
+    assert ls.true_fwhm(name, w, **shape) == pytest.approx(1.3, rel=1e-9)
+    if name == "gl_product":                 # GL(30): measured = 0.9614 × parameter
+        assert w == pytest.approx(1.3 / 0.9614, rel=1e-4)

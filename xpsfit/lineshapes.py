@@ -40,6 +40,7 @@ __all__ = [
     "LineShape", "LINESHAPES", "get_lineshape", "evaluate", "true_fwhm", "doublet",
     "pseudo_voigt", "gl_product", "gl_sum", "voigt", "doniach_sunjic", "la",
     "gl_product_area_factor", "olivero_fwhm", "TINY", "la_casa", "LA_CASA_GAUSS_PER_M",
+    "width_for_fwhm",
 ]
 
 TINY = 1.0e-15                      # smallest width used (lmfit's ``tiny``)
@@ -121,8 +122,11 @@ def gl_product(x, area=1.0, center=0.0, fwhm=1.0, m=0.3):
     """CasaXPS GL(p) Gaussian–Lorentzian PRODUCT, m = p/100 (GL(30) → m = 0.3; 0 Gaussian, 1 Lorentzian).
 
     H·exp(−4ln2(1−m)u²)/(1+4mu²) with u = (x − center)/fwhm and H = area/(fwhm·factor(m)), the area
-    factor being exact (:func:`gl_product_area_factor`). ``fwhm`` is Casa's width parameter; the
-    measured FWHM is smaller for 0 < m < 1 (GL(30): 0.9614·fwhm), see :func:`true_fwhm`.
+    factor being exact (:func:`gl_product_area_factor`). ``fwhm`` is the formula's width
+    parameter; the measured FWHM is smaller for 0 < m < 1 (GL(30): 0.9614·fwhm), see
+    :func:`true_fwhm`. CasaXPS stores and shows the MEASURED FWHM of its GL shape, not this
+    parameter (CasaXPS fits rebuilt from their stored values reproduce the data only with that
+    reading): values coming from CasaXPS go through :func:`width_for_fwhm` first.
     """
     f = _width(fwhm)
     m = _clip(m, 0.0, 1.0)
@@ -639,6 +643,21 @@ def true_fwhm(name: str, fwhm: float, **shape) -> float:
     """Measured FWHM of the shape ``name`` with width parameter ``fwhm``."""
     ls = get_lineshape(name)
     return float(ls.true_fwhm(fwhm, **_shape_kwargs(ls, shape)))
+
+
+def width_for_fwhm(name: str, measured: float, **shape) -> float:
+    """The width parameter whose shape ``name`` has the measured FWHM ``measured`` (the inverse of
+    :func:`true_fwhm`; exact for pseudo_voigt and gl_sum, a root search otherwise)."""
+    measured = float(measured)
+    if not measured > 0:
+        raise RecipeError(f"a measured FWHM must be positive, got {measured:g}", key="fwhm")
+    one = true_fwhm(name, 1.0, **shape)
+    guess = measured / one
+    if name in ("pseudo_voigt", "gl_sum", "gl_product"):   # FWHM ∝ width parameter
+        return guess
+    f = lambda w: true_fwhm(name, w, **shape) - measured
+    lo, hi = 0.2 * guess, 5.0 * guess
+    return float(optimize.brentq(f, lo, hi, xtol=1e-12 * measured))
 
 
 def doublet(name: str, x, area_total: float, center: float, fwhm: float, splitting: float,
