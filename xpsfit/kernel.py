@@ -254,7 +254,8 @@ class MapKernel:
             if m.bg_type == "linear":
                 out[b] = backgrounds.linear(self.x, y[b], endpoints=n_end)
             else:
-                out[b] = backgrounds.tougaard(self.x, y[b], B=spec.tougaard_B, C=spec.tougaard_C)
+                out[b] = backgrounds.tougaard(self.x, y[b], B=spec.tougaard_B, C=spec.tougaard_C,
+                                              C_prime=spec.tougaard_C_prime, D=spec.tougaard_D)
         return out
 
     # ------------------------------------------------------------------ model

@@ -271,7 +271,8 @@ class Model(FreeVariables):
             elif t == "linear":
                 bg = backgrounds.linear(self.x, self.y, endpoints=n_end)
             else:
-                bg = backgrounds.tougaard(self.x, self.y, B=spec.tougaard_B, C=spec.tougaard_C)
+                bg = backgrounds.tougaard(self.x, self.y, B=spec.tougaard_B, C=spec.tougaard_C,
+                                          C_prime=spec.tougaard_C_prime, D=spec.tougaard_D)
         except FitError:
             raise
         except Exception as exc:   # a background that cannot be built is bad input for the fit
