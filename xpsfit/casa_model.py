@@ -261,10 +261,32 @@ def _description(spectrum, region: CasaRegion) -> str:
             f"{region.name.strip()} (energies: {frame})")
 
 
+def casa_model_spectrum(spectra: list[xr.DataArray], *, block: int | None = None,
+                        region: str | None = None, path=None) -> xr.DataArray:
+    """The Spectrum to take a CasaXPS model from: VAMAS block number ``block``, else the first
+    block with CasaXPS region ``region``, else the first block with a model."""
+    if block is not None:
+        for s in spectra:
+            if s.attrs.get("block_index") == block:
+                return s
+        raise RecipeError(f"no XPS block {block}; blocks: "
+                          f"{', '.join(str(s.attrs.get('block_index')) for s in spectra)}",
+                          path=path)
+    with_model = [spectra[i] for i in casa_model_blocks(spectra)]
+    if region is not None:
+        with_model = [s for s in with_model
+                      if any(r.name.strip().lower() == region.strip().lower()
+                             for r in casa_regions(s))]
+    if not with_model:
+        raise RecipeError("no block carries a CasaXPS model (CASA region and CASA comp lines)"
+                          + (f" with region {region!r}" if region else ""), path=path)
+    return with_model[0]
+
+
 def casa_model_blocks(spectra: list[xr.DataArray]) -> list[int]:
     """Indices (in ``spectra``) of the blocks that carry a CasaXPS model (region and components)."""
     return [i for i, s in enumerate(spectra) if casa_components(s) and casa_regions(s)]
 
 
-__all__ = ["recipe_from_casa", "lineshape_of", "width_parameter", "casa_model_blocks",
+__all__ = ["recipe_from_casa", "casa_model_spectrum", "lineshape_of", "width_parameter", "casa_model_blocks",
            "counts_per_casa_area"]
