@@ -33,12 +33,15 @@ _REGISTRY: list[tuple[str, str, tuple[str, ...], str]] = [
     ("specs_xy", "specs_xy", (".xy",), "SPECS Prodigy XY export (.xy)"),
     ("phi_spe", "phi_spe", (".spe",), "PHI MultiPak spectrum (.spe)"),
     ("avantage_xlsx", "avantage_xlsx", (".xlsx",), "Thermo Avantage Excel export (.xlsx)"),
+    ("scienta_txt", "scienta_txt", (".txt",), "Scienta SES text export (.txt)"),
+    ("refused", "refused", (), "recognised formats that are not read (refused by name)"),
     ("text_columns", "text_columns", (".csv", ".txt", ".dat", ".xy", ".tsv"),
      "two/three-column text (.csv, .txt, .dat, .xy)"),
 ]
 
 #: (name, suffixes, description) of every supported format, for messages and docs.
-SUPPORTED: list[tuple[str, tuple[str, ...], str]] = [(n, s, d) for n, _, s, d in _REGISTRY]
+SUPPORTED: list[tuple[str, tuple[str, ...], str]] = [(n, s, d) for n, _, s, d in _REGISTRY
+                                                     if n != "refused"]
 
 _OPTION_NAMES = ("region", "axis", "excitation_energy")
 

@@ -1,0 +1,74 @@
+"""Every real file in ../shared/real_spectra either reads (with finite, ascending spectra) or is
+refused with one line that names its format; and the Scienta SES text reader on real files."""
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+import xpsfit
+from xpsfit.errors import XpsfitError
+
+from realdata import REAL, real_file
+
+#: files refused on purpose, with the words the one-line message must contain
+REFUSED = {
+    "gxps/2020-02-20_Ga2O3_new_check-oxidation.txt": "Omicron EIS",
+    "jesusf10-xps-data-analysis/BN-BS-1 multiplex.txt": "PHI MultiPak ASCII",
+    "khervefitting/Pt4f.xlsx": "KherveFitting",
+    "khervefitting/STO_2doublets.xlsx": "KherveFitting",
+    "khervefitting/Tougaard_Fit.xlsx": "KherveFitting",
+    "lmfitxps/clean_Au_4f.txt": "raw multi-channel",
+    "pynxtools-xps/Ag_0001Ag__001.ibw": "Igor binary wave",
+    "pynxtools-xps/FeO_analyzed_lineshapes_cols.txt": "CasaXPS text export",
+    "pynxtools-xps/vms_txt_export.txt": "CasaXPS text export",
+    "pynxtools-xps/FeO_analyzed_results.csv": "CasaXPS peak-table report",
+    "pynxtools-xps/SnO2_10nm_1.pro": "DEPTHPRO",
+    "vamas-pypi/aes_staib.vms": "AES",
+    "xps-excel-macro/111216_0459_O1s.txt": "CLAM2",
+}
+
+
+def _files():
+    if not REAL.is_dir():
+        return []
+    return sorted(str(p.relative_to(REAL)) for p in REAL.rglob("*")
+                  if p.is_file() and p.name != "MANIFEST.md")
+
+
+@pytest.mark.skipif(not REAL.is_dir(), reason=f"{REAL} is absent (real spectra not mounted)")
+@pytest.mark.parametrize("rel", _files())
+def test_every_real_file_reads_or_is_refused_naming_its_format(rel):
+    path = real_file(rel)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            spectra = xpsfit.read(path)
+        except XpsfitError as exc:
+            message = str(exc)
+            assert rel in REFUSED, f"unexpected refusal: {message}"
+            assert REFUSED[rel] in message and "\n" not in message and path.name in message
+            return
+    assert rel not in REFUSED, f"{rel} now reads: move it out of REFUSED"
+    for s in spectra:
+        be = s["binding_energy"].values
+        assert be.size >= 2 and np.all(np.diff(be) > 0)
+        assert np.all(np.isfinite(s.values))
+
+
+def test_scienta_ses_text_binding_and_kinetic_axes():
+    (ag,) = xpsfit.read(real_file("pynxtools-xps/Ag_0001.txt"))
+    assert ag.attrs["format"] == "scienta_txt" and ag.attrs["region"] == "Ag 3d"
+    assert ag.sizes["binding_energy"] == 361
+    assert float(ag["binding_energy"][0]) == 364.0 and float(ag["binding_energy"][-1]) == 382.0
+    assert ag.attrs["excitation_energy"] == 520.0 and ag.attrs["scans"] == 2
+    assert ag.attrs["counts_unit"] == "arbitrary"           # SES wrote non-integer intensities
+    # the file's first data row (BE 382.0, 15.7494897842407) is the highest-BE point
+    assert float(ag.values[-1]) == 15.7494897842407
+    (ru,) = xpsfit.read(real_file("gxps/Ru02_0063.txt"))
+    assert ru.attrs["original_axis"] == "KE" and ru.attrs["counts_unit"] == "counts"
+    be = ru["binding_energy"].values
+    assert be[0] == pytest.approx(650 - 590) and be[-1] == pytest.approx(650 - 530)
+    assert math.isclose(ru.attrs["dwell"], 0.2) and ru.attrs["pass_energy"] == 100.0
+    # the file's first data row (KE 530.0, 27628 counts) is the highest-BE point
+    assert float(ru.values[-1]) == 27628.0

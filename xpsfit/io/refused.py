@@ -1,0 +1,63 @@
+"""Formats xpsfit recognises but does not read: each is refused with one line naming it (and the
+way to get its data in), instead of "unknown file format".
+
+Kept as one table of content signatures so a new reader replaces its row here when it lands.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from ..errors import UnsupportedFormatError
+
+NAME = "refused"
+SUFFIXES: tuple[str, ...] = ()
+
+#: (format name, test on the first bytes and the path, what to do instead)
+_KNOWN = [
+    ("Omicron EIS multi-region text export",
+     lambda h, p: h.startswith(b"Region\tEnabled\tDataFlag"),
+     "export the regions as VAMAS from EIS"),
+    ("PHI MultiPak ASCII export",
+     lambda h, p: re.match(rb"Cycles \d+; Regions \d+;", h) is not None,
+     "read the .spe file it was exported from"),
+    ("CasaXPS text export (Cycle/Name/Position rows)",
+     lambda h, p: re.match(rb"Cycle \d+:", h) is not None and b"Characteristic Energy" in h[:400],
+     "read the VAMAS file it was exported from"),
+    ("CasaXPS peak-table report",
+     lambda h, p: b"\tRaw Area\t" in h[:2000] and b"%At Conc" in h[:2000],
+     "it holds a peak table, not a spectrum; read the VAMAS file"),
+    ("CLAM2 synchrotron EDC text",
+     lambda h, p: b"CLAM2" in h[:300],
+     "export the summed EDC as two columns (energy, counts)"),
+    ("raw multi-channel detector table",
+     lambda h, p: re.match(rb"#[-\d.]+ [-\d.]+ [-\d.]+ \d+\s*\n", h) is not None,
+     "export energy and summed counts as two columns"),
+    ("Igor binary wave (Scienta .ibw)",
+     lambda h, p: p.suffix.lower() == ".ibw" and h[:2] in (b"\x05\x00", b"\x02\x00", b"\x03\x00"),
+     "read the Scienta SES .txt export of the same spectrum"),
+]
+
+
+def _match(head: bytes, path: Path):
+    text = head.lstrip(b"\xef\xbb\xbf\r\n")
+    for name, test, hint in _KNOWN:
+        if test(text if not name.startswith("Igor") else head, path):
+            return name, hint
+    return None
+
+
+def sniff(head: bytes, path: Path) -> bool:
+    return _match(head, path) is not None
+
+
+def read(path, **options) -> list:
+    path = Path(path)
+    with open(path, "rb") as fh:
+        head = fh.read(65536)
+    found = _match(head, path)
+    if found is None:
+        raise UnsupportedFormatError("unknown file format", path=path)
+    name, hint = found
+    raise UnsupportedFormatError(f"{name}: recognised, but xpsfit does not read it ({hint})",
+                                 path=path)
