@@ -13,8 +13,6 @@ from realdata import REAL, real_file
 
 #: files refused on purpose, with the words the one-line message must contain
 REFUSED = {
-    "gxps/2020-02-20_Ga2O3_new_check-oxidation.txt": "Omicron EIS",
-    "jesusf10-xps-data-analysis/BN-BS-1 multiplex.txt": "PHI MultiPak ASCII",
     "khervefitting/Pt4f.xlsx": "KherveFitting",
     "khervefitting/STO_2doublets.xlsx": "KherveFitting",
     "khervefitting/Tougaard_Fit.xlsx": "KherveFitting",
@@ -72,3 +70,31 @@ def test_scienta_ses_text_binding_and_kinetic_axes():
     assert math.isclose(ru.attrs["dwell"], 0.2) and ru.attrs["pass_energy"] == 100.0
     # the file's first data row (KE 530.0, 27628 counts) is the highest-BE point
     assert float(ru.values[-1]) == 27628.0
+
+
+def test_phi_multipak_ascii_equals_the_spe_it_was_exported_from():
+    txt = xpsfit.read(real_file("jesusf10-xps-data-analysis/BN-BS-1 multiplex.txt"))
+    spe = xpsfit.read(real_file("jesusf10-xps-data-analysis/BN-BS-1 multiplex.spe"))
+    assert [s.attrs["region"] for s in txt] == ["Bi 4f", "Na 1s", "O 1s", "Sr 3d", "Ti 2p",
+                                                "C 1s"]
+    assert [s.attrs["region"] for s in txt] == [s.attrs["region"] for s in spe]
+    for a, b in zip(txt, spe):
+        assert a.attrs["format"] == "phi_ascii" and a.attrs["excitation_energy"] == 1253.6
+        np.testing.assert_allclose(a["binding_energy"].values, b["binding_energy"].values,
+                                   atol=1e-9)
+        np.testing.assert_array_equal(a.values, b.values)          # to the count
+        # time per point: per-sweep dwell × sweeps here, one total in the .spe
+        assert a.attrs["dwell"] * a.attrs["scans"] == pytest.approx(b.attrs["dwell"])
+
+
+def test_omicron_eis_multi_region_text():
+    spectra = xpsfit.read(real_file("gxps/2020-02-20_Ga2O3_new_check-oxidation.txt"))
+    assert len(spectra) == 13
+    assert [s.attrs["region"] for s in spectra[2:7]] == ["O 1s", "Ga 2p", "C 1s", "fermi edge",
+                                                         "Mo 3d"]
+    c1s = spectra[4]
+    assert c1s.sizes["binding_energy"] == 221 and c1s.attrs["scans"] == 15
+    assert float(c1s["binding_energy"][0]) == 270.0 and float(c1s["binding_energy"][-1]) == 292.0
+    survey = spectra[0]
+    assert float(survey.values[-1]) == 3455.0        # first data row: 1400.0 eV, 3455 counts
+    assert math.isnan(survey.attrs["excitation_energy"])   # the export does not state hν

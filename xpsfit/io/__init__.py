@@ -34,6 +34,8 @@ _REGISTRY: list[tuple[str, str, tuple[str, ...], str]] = [
     ("phi_spe", "phi_spe", (".spe",), "PHI MultiPak spectrum (.spe)"),
     ("avantage_xlsx", "avantage_xlsx", (".xlsx",), "Thermo Avantage Excel export (.xlsx)"),
     ("scienta_txt", "scienta_txt", (".txt",), "Scienta SES text export (.txt)"),
+    ("phi_ascii", "phi_ascii", (".txt",), "PHI MultiPak ASCII export (.txt)"),
+    ("omicron_eis", "omicron_eis", (".txt",), "Omicron EIS multi-region text export (.txt)"),
     ("refused", "refused", (), "recognised formats that are not read (refused by name)"),
     ("text_columns", "text_columns", (".csv", ".txt", ".dat", ".xy", ".tsv"),
      "two/three-column text (.csv, .txt, .dat, .xy)"),

@@ -15,12 +15,6 @@ SUFFIXES: tuple[str, ...] = ()
 
 #: (format name, test on the first bytes and the path, what to do instead)
 _KNOWN = [
-    ("Omicron EIS multi-region text export",
-     lambda h, p: h.startswith(b"Region\tEnabled\tDataFlag"),
-     "export the regions as VAMAS from EIS"),
-    ("PHI MultiPak ASCII export",
-     lambda h, p: re.match(rb"Cycles \d+; Regions \d+;", h) is not None,
-     "read the .spe file it was exported from"),
     ("CasaXPS text export (Cycle/Name/Position rows)",
      lambda h, p: re.match(rb"Cycle \d+:", h) is not None and b"Characteristic Energy" in h[:400],
      "read the VAMAS file it was exported from"),
