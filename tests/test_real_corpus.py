@@ -18,8 +18,6 @@ REFUSED = {
     "khervefitting/Tougaard_Fit.xlsx": "KherveFitting",
     "lmfitxps/clean_Au_4f.txt": "raw multi-channel",
     "pynxtools-xps/Ag_0001Ag__001.ibw": "Igor binary wave",
-    "pynxtools-xps/FeO_analyzed_lineshapes_cols.txt": "CasaXPS text export",
-    "pynxtools-xps/vms_txt_export.txt": "CasaXPS text export",
     "pynxtools-xps/FeO_analyzed_results.csv": "CasaXPS peak-table report",
     "pynxtools-xps/SnO2_10nm_1.pro": "DEPTHPRO",
     "vamas-pypi/aes_staib.vms": "AES",
@@ -98,3 +96,41 @@ def test_omicron_eis_multi_region_text():
     survey = spectra[0]
     assert float(survey.values[-1]) == 3455.0        # first data row: 1400.0 eV, 3455 counts
     assert math.isnan(survey.attrs["excitation_energy"])   # the export does not state hν
+
+
+def test_casaxps_text_exports_read_with_casaxps_curves_kept():
+    (txt,) = xpsfit.read(real_file("pynxtools-xps/FeO_analyzed_lineshapes_cols.txt"))
+    (vms,) = xpsfit.read(real_file("pynxtools-xps/FeO_analyzed.vms"))
+    assert txt.attrs["format"] == "casa_text" and txt.attrs["region"] == "Fe 2p"
+    np.testing.assert_allclose(txt["binding_energy"].values, vms["binding_energy"].values,
+                               atol=1e-6)
+    np.testing.assert_allclose(txt.values, vms.values, rtol=1e-6)     # the same counts
+    assert txt.attrs["peer_fit"] == "CasaXPS"
+    assert "Fe 2p | 716.00 | 8.00 | 35837.06 | SGL(30)" in txt.attrs["peer_components"]
+    comps = [txt[f"peer_component_{k}"].values for k in range(1, 5)]
+    np.testing.assert_allclose(txt["peer_envelope"].values,
+                               txt["peer_background"].values + sum(comps), rtol=1e-5)
+    blocks = xpsfit.read(real_file("pynxtools-xps/vms_txt_export.txt"))
+    assert [b.attrs["label"] for b in blocks] == ["Ni:Survey", "Ni:Ni2p", "NiO:Survey",
+                                                  "NiO:Ni2p"]
+    assert [b.sizes["binding_energy"] for b in blocks] == [1201, 501, 1201, 501]
+    assert "peer_fit" not in blocks[0].attrs                 # no fit in that export
+
+
+def test_casaxps_sgl_components_match_xpsfit_gl_sum_in_casaxps_units():
+    """CasaXPS's own SGL(30) curves (from its export) equal xpsfit's gl_sum with MFWHM as the
+    width, BE = hν − stored KE and area = CasaXPS area × dwell × scans (CasaXPS areas are c/s)."""
+    from xpsfit.casa_model import counts_per_casa_area
+    from xpsfit.io.casa import casa_components
+    from xpsfit.lineshapes import evaluate
+
+    (txt,) = xpsfit.read(real_file("pynxtools-xps/FeO_analyzed_lineshapes_cols.txt"))
+    (vms,) = xpsfit.read(real_file("pynxtools-xps/FeO_analyzed.vms"))
+    comps = casa_components(vms)
+    x = txt["binding_energy"].values
+    for k in (1, 3):                                    # the two SGL(30) components
+        c = comps[k]
+        model = evaluate("gl_sum", x, c.area * counts_per_casa_area(vms), c.position_be, c.fwhm,
+                         m=0.3)
+        peer = txt[f"peer_component_{k + 1}"].values
+        assert np.max(np.abs(model - peer)) < 3e-3 * peer.max()

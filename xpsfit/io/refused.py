@@ -15,9 +15,6 @@ SUFFIXES: tuple[str, ...] = ()
 
 #: (format name, test on the first bytes and the path, what to do instead)
 _KNOWN = [
-    ("CasaXPS text export (Cycle/Name/Position rows)",
-     lambda h, p: re.match(rb"Cycle \d+:", h) is not None and b"Characteristic Energy" in h[:400],
-     "read the VAMAS file it was exported from"),
     ("CasaXPS peak-table report",
      lambda h, p: b"\tRaw Area\t" in h[:2000] and b"%At Conc" in h[:2000],
      "it holds a peak table, not a spectrum; read the VAMAS file"),
