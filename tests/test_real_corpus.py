@@ -13,9 +13,6 @@ from realdata import REAL, real_file
 
 #: files refused on purpose, with the words the one-line message must contain
 REFUSED = {
-    "khervefitting/Pt4f.xlsx": "KherveFitting",
-    "khervefitting/STO_2doublets.xlsx": "KherveFitting",
-    "khervefitting/Tougaard_Fit.xlsx": "KherveFitting",
     "lmfitxps/clean_Au_4f.txt": "raw multi-channel",
     "pynxtools-xps/Ag_0001Ag__001.ibw": "Igor binary wave",
     "pynxtools-xps/FeO_analyzed_results.csv": "CasaXPS peak-table report",
@@ -134,3 +131,26 @@ def test_casaxps_sgl_components_match_xpsfit_gl_sum_in_casaxps_units():
                          m=0.3)
         peer = txt[f"peer_component_{k + 1}"].values
         assert np.max(np.abs(model - peer)) < 3e-3 * peer.max()
+
+
+def test_kherve_workbook_data_and_its_doublet_fit_as_peer_curves():
+    spectra = xpsfit.read(real_file("khervefitting/STO_2doublets.xlsx"))
+    assert [s.attrs["region"] for s in spectra] == ["Ti 2p", "Sr 3d", "O 1s", "C 1s"]
+    ti = spectra[0]
+    assert ti.attrs["format"] == "kherve_xlsx" and ti.sizes["binding_energy"] == 271
+    assert float(ti.values[-1]) == 5188.75                  # first row: 475.08 eV, raw 5188.75
+    assert ti.attrs["peer_fit"] == "KherveFitting"
+    assert "peer_component_1 = Ti2p3/2 p1" in ti.attrs["peer_curves"]
+    assert "Ti2p3/2 p1 | 458.02 | 15170.00 | 1.13" in ti.attrs["peer_components"]
+    be = ti["binding_energy"].values
+    major, minor = ti["peer_component_1"].values, ti["peer_component_2"].values
+    # the curve maxima sit at the table's positions (grid 0.1 eV), Δ = 5.73 eV
+    assert be[np.nanargmax(major)] == pytest.approx(458.02, abs=0.06)
+    assert be[np.nanargmax(minor)] == pytest.approx(463.75, abs=0.06)
+    envelope = ti["peer_envelope"].values - ti["peer_background"].values
+    assert np.nanmax(np.abs(envelope - major - minor)) < 1e-4 * np.nanmax(envelope)
+    (pt, pt_copy) = xpsfit.read(real_file("khervefitting/Pt4f.xlsx"))
+    assert "transmission" in pt.coords and float(pt["transmission"][-1]) == 0.820997
+    # an Avantage workbook is still the Avantage reader's
+    assert xpsfit.read(real_file("khervefitting/Hard_carbon_Thermo.xlsx"))[0].attrs["format"] \
+        == "avantage_xlsx"

@@ -32,6 +32,7 @@ _REGISTRY: list[tuple[str, str, tuple[str, ...], str]] = [
     ("specs_xml", "specs_xml", (".xml",), "SPECS SpecsLab2 XML (.xml)"),
     ("specs_xy", "specs_xy", (".xy",), "SPECS Prodigy XY export (.xy)"),
     ("phi_spe", "phi_spe", (".spe",), "PHI MultiPak spectrum (.spe)"),
+    ("kherve_xlsx", "kherve_xlsx", (".xlsx",), "KherveFitting workbook (.xlsx)"),
     ("avantage_xlsx", "avantage_xlsx", (".xlsx",), "Thermo Avantage Excel export (.xlsx)"),
     ("scienta_txt", "scienta_txt", (".txt",), "Scienta SES text export (.txt)"),
     ("phi_ascii", "phi_ascii", (".txt",), "PHI MultiPak ASCII export (.txt)"),
