@@ -14,7 +14,6 @@ from realdata import REAL, real_file
 #: files refused on purpose, with the words the one-line message must contain
 REFUSED = {
     "lmfitxps/clean_Au_4f.txt": "raw multi-channel",
-    "pynxtools-xps/Ag_0001Ag__001.ibw": "Igor binary wave",
     "pynxtools-xps/FeO_analyzed_results.csv": "CasaXPS peak-table report",
     "pynxtools-xps/SnO2_10nm_1.pro": "DEPTHPRO",
     "vamas-pypi/aes_staib.vms": "AES",
@@ -154,3 +153,14 @@ def test_kherve_workbook_data_and_its_doublet_fit_as_peer_curves():
     # an Avantage workbook is still the Avantage reader's
     assert xpsfit.read(real_file("khervefitting/Hard_carbon_Thermo.xlsx"))[0].attrs["format"] \
         == "avantage_xlsx"
+
+
+def test_scienta_ibw_equals_the_ses_text_export():
+    (ibw,) = xpsfit.read(real_file("pynxtools-xps/Ag_0001Ag__001.ibw"))
+    (txt,) = xpsfit.read(real_file("pynxtools-xps/Ag_0001.txt"))
+    assert ibw.attrs["format"] == "scienta_ibw" and ibw.attrs["region"] == "Ag 3d"
+    np.testing.assert_allclose(ibw["binding_energy"].values, txt["binding_energy"].values,
+                               atol=1e-9)
+    np.testing.assert_allclose(ibw.values, txt.values, rtol=1e-12)
+    for key in ("excitation_energy", "scans", "pass_energy", "dwell", "counts_unit"):
+        assert ibw.attrs[key] == txt.attrs[key]

@@ -35,6 +35,7 @@ _REGISTRY: list[tuple[str, str, tuple[str, ...], str]] = [
     ("kherve_xlsx", "kherve_xlsx", (".xlsx",), "KherveFitting workbook (.xlsx)"),
     ("avantage_xlsx", "avantage_xlsx", (".xlsx",), "Thermo Avantage Excel export (.xlsx)"),
     ("scienta_txt", "scienta_txt", (".txt",), "Scienta SES text export (.txt)"),
+    ("scienta_ibw", "scienta_ibw", (".ibw",), "Scienta SES Igor binary wave (.ibw)"),
     ("phi_ascii", "phi_ascii", (".txt",), "PHI MultiPak ASCII export (.txt)"),
     ("omicron_eis", "omicron_eis", (".txt",), "Omicron EIS multi-region text export (.txt)"),
     ("casa_text", "casa_text", (".txt",), "CasaXPS text export (.txt)"),

@@ -24,16 +24,13 @@ _KNOWN = [
     ("raw multi-channel detector table",
      lambda h, p: re.match(rb"#[-\d.]+ [-\d.]+ [-\d.]+ \d+\s*\n", h) is not None,
      "export energy and summed counts as two columns"),
-    ("Igor binary wave (Scienta .ibw)",
-     lambda h, p: p.suffix.lower() == ".ibw" and h[:2] in (b"\x05\x00", b"\x02\x00", b"\x03\x00"),
-     "read the Scienta SES .txt export of the same spectrum"),
 ]
 
 
 def _match(head: bytes, path: Path):
     text = head.lstrip(b"\xef\xbb\xbf\r\n")
     for name, test, hint in _KNOWN:
-        if test(text if not name.startswith("Igor") else head, path):
+        if test(text, path):
             return name, hint
     return None
 
