@@ -17,7 +17,6 @@ REFUSED = {
     "pynxtools-xps/FeO_analyzed_results.csv": "CasaXPS peak-table report",
     "pynxtools-xps/SnO2_10nm_1.pro": "DEPTHPRO",
     "vamas-pypi/aes_staib.vms": "AES",
-    "xps-excel-macro/111216_0459_O1s.txt": "CLAM2",
 }
 
 
@@ -164,3 +163,17 @@ def test_scienta_ibw_equals_the_ses_text_export():
     np.testing.assert_allclose(ibw.values, txt.values, rtol=1e-12)
     for key in ("excitation_energy", "scans", "pass_energy", "dwell", "counts_unit"):
         assert ibw.attrs[key] == txt.attrs[key]
+
+
+def test_clam2_mean_over_scans_is_the_files_running_average():
+    path = real_file("xps-excel-macro/111216_0459_O1s.txt")
+    (s,) = xpsfit.read(path)
+    assert s.attrs["format"] == "clam2" and s.attrs["region"] == "O 1s"
+    assert s.attrs["excitation_energy"] == 600.0 and s.attrs["scans"] == 10
+    be = s["binding_energy"].values
+    assert be.size == 126 and be[0] == pytest.approx(525.0) and be[-1] == pytest.approx(550.0)
+    # the file's own "Avg CPS" column of its last scan (column 6), KE ascending = BE descending
+    lines = path.read_text(encoding="latin-1").splitlines()
+    last = max(i for i, ln in enumerate(lines) if ln.startswith("Scan :"))
+    avg = np.array([float(ln.split("\t")[5]) for ln in lines[last + 1:] if ln.strip()])
+    np.testing.assert_allclose(s.values[::-1], avg, atol=0.051)     # printed to 0.1 c/s

@@ -39,6 +39,7 @@ _REGISTRY: list[tuple[str, str, tuple[str, ...], str]] = [
     ("phi_ascii", "phi_ascii", (".txt",), "PHI MultiPak ASCII export (.txt)"),
     ("omicron_eis", "omicron_eis", (".txt",), "Omicron EIS multi-region text export (.txt)"),
     ("casa_text", "casa_text", (".txt",), "CasaXPS text export (.txt)"),
+    ("clam2", "clam2", (".txt",), "CLAM2 synchrotron EDC text (.txt)"),
     ("avantage_csv", "avantage_csv", (".csv",), "Avantage-style CSV with fit columns (.csv)"),
     ("refused", "refused", (), "recognised formats that are not read (refused by name)"),
     ("text_columns", "text_columns", (".csv", ".txt", ".dat", ".xy", ".tsv"),
