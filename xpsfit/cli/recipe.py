@@ -63,7 +63,7 @@ def run_check(args) -> int:
     print(f"{args.recipe}: OK")
     print(f"  region {recipe.region} ({'doublet' if region.doublet else 'singlet'}"
           + (f", Δ {region.splitting:g} eV, ratio {region.ratio:g}" if region.doublet else "")
-          + f"), library {recipe.library_name}")
+          + f"), library {recipe.library_name or '(none: free components)'}")
     shape = ", ".join(f"{k} = {v:g}" for k, v in recipe.shape.items()) or "defaults"
     print(f"  line shape {recipe.lineshape} ({shape}; {'fitted' if recipe.shape_vary else 'fixed'})"
           f", background {recipe.background.type}")

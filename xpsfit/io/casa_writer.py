@@ -26,7 +26,7 @@ import xarray as xr
 
 from ..errors import ExportError
 
-_J = {"s": ("", ""), "p": (" 3/2", " 1/2"), "d": (" 5/2", " 3/2"), "f": (" 7/2", " 5/2")}
+_J = {"s": ("", " minor"), "p": (" 3/2", " 1/2"), "d": (" 5/2", " 3/2"), "f": (" 7/2", " 5/2")}
 _SIMPLE_LINK = re.compile(
     r"^\s*(area|fwhm|position)\(([^()]+)\)\s*=\s*(?:([-+0-9.eE]+)\s*\*\s*)?"
     r"(area|fwhm|position)\(([^()]+)\)\s*(?:([-+])\s*([0-9.eE]+))?\s*$")
@@ -74,7 +74,7 @@ def _lines_of(result) -> tuple[list[dict], dict[str, int]]:
 
     rec = result.recipe
     sub = re.search(r"\d([spdf])", rec.region)
-    j_major, j_minor = _J.get(sub.group(1) if sub else "s", ("", ""))
+    j_major, j_minor = _J.get(sub.group(1) if sub else "s", ("", " minor"))
     out = []
     for c in result.components:
         spec = rec.component(c.species)
