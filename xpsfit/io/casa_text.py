@@ -86,9 +86,12 @@ def _block(path: Path, lines: list[str], at: int, end: int, index: int):
             break
         f = lines[j].split("\t")
         try:
+            if len(f) < len(group):
+                raise ValueError
             rows.append([float(v) for v in f[:len(group)]])
         except ValueError:
-            raise FileFormatError(f"CasaXPS text export: not numbers: {lines[j][:60]!r}",
+            raise FileFormatError(f"CasaXPS text export: not {len(group)} numbers: "
+                                  f"{lines[j][:60]!r}",
                                   path=path, line=j + 1, block=index) from None
     if len(rows) < 2:
         raise FileFormatError("CasaXPS text export: fewer than 2 data rows", path=path,

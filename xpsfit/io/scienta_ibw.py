@@ -8,6 +8,7 @@ binding when ``Energy Scale=Binding``, else kinetic.
 """
 from __future__ import annotations
 
+import logging
 import math
 from pathlib import Path
 
@@ -50,12 +51,17 @@ def read(path, **options) -> list:
         raise UnsupportedFormatError("Igor binary wave: reading it needs the igor2 package "
                                      "(pip install igor2)", path=path) from None
     path = Path(path)
+    quiet = logging.getLogger("igor2")
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)   # its warnings dump raw bytes; the error below says it
     try:
         wave = binarywave.load(str(path))["wave"]
+        data = np.asarray(wave["wData"], dtype=float)
     except Exception as exc:   # igor2 raises struct/value errors of many kinds on bad files
         raise FileFormatError(f"not a readable Igor binary wave: {type(exc).__name__}: "
                               f"{str(exc)[:120]}", path=path) from None
-    data = np.asarray(wave["wData"], dtype=float)
+    finally:
+        quiet.setLevel(level)
     if data.ndim != 1:
         raise UnsupportedFormatError(f"Igor binary wave of shape {data.shape}: only 1-D "
                                      "spectra are read (not images)", path=path)
