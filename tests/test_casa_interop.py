@@ -47,7 +47,7 @@ def test_fit_written_as_casa_lines_reads_back_with_the_fitted_values(c1s_fit, tm
     path = xpsfit.write_vamas(tmp_path / "fit.vms", [with_casa_model(c1s_fit)])
     back = xpsfit.read(path)[0]
     (region,) = casa_regions(back)
-    assert (region.background, region.av_width) == ("Shirley", 3.0)
+    assert (region.background, region.av_width) == ("Shirley", 1.0)   # 2·1 + 1 = 3 points
     assert sorted((region.start_be, region.end_be)) == pytest.approx([283.4, 293.2], abs=1e-8)
     comps = {c.name: c for c in casa_components(back)}
     assert list(comps) == ["C-O", "OCO", "C-C"]      # the old CasaXPS model of the block is gone

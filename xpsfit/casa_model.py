@@ -15,7 +15,9 @@ What carries over, and how (docs/interop.md has the table):
   area (counts per second · eV, see :func:`counts_per_casa_area`) is the start area; its
   bounds are not carried over (xpsfit areas are only kept ≥ 0).
 * the region: its limits become ``range``, its background the background (Shirley, Linear,
-  U 2 / U 3 Tougaard with the stored cross-section), ``Av Width`` the end-point averaging.
+  U 2 / U 3 Tougaard with the stored cross-section), ``Av Width`` the end-point averaging
+  (CasaXPS averages 2·AvWidth + 1 points centred on each tie point; xpsfit averages as many
+  points inside the range).
 * energies: positions are in CasaXPS's calibrated frame, which is the frame ``read`` returns
   (:func:`xpsfit.io.casa.apply_calibration`).
 """
@@ -137,7 +139,8 @@ def _pick_region(regions: list[CasaRegion], name: str | None, spectrum) -> CasaR
 def _background(region: CasaRegion, spectrum) -> dict:
     kind = region.background.strip()
     cs = region.cross_section
-    out: dict = {"endpoints": max(1, int(round(region.av_width)))}
+    # CasaXPS averages 2·AvWidth + 1 points around each tie point (its help, Regions page)
+    out: dict = {"endpoints": max(1, 2 * int(round(region.av_width)) + 1)}
     if region.start_offset or region.end_offset:
         raise RecipeError(f"CasaXPS region {region.name!r} has end-point offsets "
                           f"({region.start_offset:g} %, {region.end_offset:g} %), which xpsfit "

@@ -12,7 +12,8 @@ Layout of the block comment, as CasaXPS writes it (and :mod:`xpsfit.io.casa` rea
     CASA comp (*name*) (*GL(30)*) Area <cps·eV> <min> <max> <link> <factor> MFWHM ...
 
 Energies are on the kinetic-energy scale (KE = hν − BE) even for a BE axis; areas are in counts
-per second (counts / (dwell × scans)); widths are the MEASURED FWHM. A doublet becomes two
+per second (counts / (dwell × scans)); widths are the MEASURED FWHM; Av Width = (endpoints − 1)/2
+rounded down (CasaXPS averages 2·AvWidth + 1 points). A doublet becomes two
 components, the minor one linked to the major (area × ratio, width × 1, position + splitting).
 Links of the form ``q(a) = k * q(b)`` / ``position(a) = position(b) ± d`` become CasaXPS links;
 other links and priors are not representable, and the fitted values are written as they are.
@@ -137,9 +138,11 @@ def casa_block_lines(result) -> list[str]:
     from ..casa_model import counts_per_casa_area
     per_cps = counts_per_casa_area(sp)
     bg_name, params = _background(rec)
+    # CasaXPS averages 2·AvWidth + 1 points: an even endpoint count loses one point
+    av_width = max(0, (int(rec.background.endpoints) - 1) // 2)
     name = rec.region
     region = (f"CASA region (*{name}*) (*{bg_name}*) {_n(hv - hi)} {_n(hv - lo)} {_n(rsf)} "
-              f"{rec.background.endpoints} 0 0 {' '.join(_n(p) for p in params)} (*{name}*) 0 0 "
+              f"{av_width} 0 0 {' '.join(_n(p) for p in params)} (*{name}*) 0 0 "
               f"{_n(rsf)}")
     comps, index = _lines_of(result)
     lines = []
