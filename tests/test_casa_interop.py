@@ -203,3 +203,10 @@ def test_cli_from_casa_and_export_vamas_and_curves(c1s_fit, tmp_path, capsys):
     assert main(["recipe", "from-casa", str(real_file(FEO))]) == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "FeO_analyzed.vms block 0" in err and "LF(" in err
+
+
+def test_from_casa_needs_the_excitation_energy(c1s_fit):
+    s = with_casa_model(c1s_fit)
+    s.attrs["excitation_energy"] = math.nan
+    with pytest.raises(RecipeError, match="no excitation energy"):
+        recipe_from_casa(s)

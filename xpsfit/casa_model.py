@@ -174,6 +174,9 @@ def recipe_from_casa(spectrum: xr.DataArray, *, region: str | None = None,
     if "not applied" in frame:
         raise RecipeError(f"the CasaXPS model is in a calibrated frame the spectrum is not in "
                           f"({frame})", key="Calib", **where)
+    if not math.isfinite(float(spectrum.attrs.get("excitation_energy", math.nan))):
+        raise RecipeError("CasaXPS stores positions as kinetic energies, and the block states no "
+                          "excitation energy to convert them", key="CASA comp", **where)
     reg = _pick_region(casa_regions(spectrum), region, spectrum)
     lo, hi = sorted((reg.start_be, reg.end_be))
     all_comps = casa_components(spectrum)
