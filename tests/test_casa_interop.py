@@ -13,7 +13,6 @@ from xpsfit.io.casa import casa_components, casa_regions
 from xpsfit.io.casa_writer import casa_shape_text, with_casa_model
 from xpsfit.lineshapes import LINESHAPES, evaluate, true_fwhm
 from xpsfit.recipe import load_recipe, recipe_from_dict
-from xpsfit.spectrum import make_spectrum
 
 from realdata import real_file
 from synth_xps import s2p_recipe, synth_s2p
