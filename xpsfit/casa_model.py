@@ -29,7 +29,8 @@ import re
 import xarray as xr
 
 from .errors import RecipeError
-from .io.casa import CasaComponent, CasaRegion, casa_components, casa_regions
+from .io.casa import (CasaComponent, CasaRegion, casa_components, casa_regions,
+                      counts_per_casa_area)
 from .naming import species_prefix
 from .recipe import Recipe, recipe_from_dict
 
@@ -96,17 +97,6 @@ def width_parameter(lineshape: str, measured: float, shape: dict[str, float]) ->
     while miss(hi) < 0:
         hi *= 2.0
     return float(optimize.brentq(miss, lo, hi, xtol=1e-12 * measured, rtol=1e-12))
-
-
-def counts_per_casa_area(spectrum: xr.DataArray) -> float:
-    """xpsfit area (counts·eV) per CasaXPS area: CasaXPS reports areas of the spectrum in counts
-    per second (counts / (dwell × scans)); 1 when dwell or scans are unknown."""
-    a = spectrum.attrs
-    try:
-        factor = float(a.get("dwell", math.nan)) * float(a.get("scans", math.nan))
-    except (TypeError, ValueError):
-        return 1.0
-    return factor if math.isfinite(factor) and factor > 0 else 1.0
 
 
 def _keys(components: list[CasaComponent]) -> list[str]:
@@ -294,5 +284,5 @@ def casa_model_blocks(spectra: list[xr.DataArray]) -> list[int]:
     return [i for i, s in enumerate(spectra) if casa_components(s) and casa_regions(s)]
 
 
-__all__ = ["recipe_from_casa", "casa_model_spectrum", "lineshape_of", "width_parameter", "casa_model_blocks",
-           "counts_per_casa_area"]
+__all__ = ["recipe_from_casa", "casa_model_spectrum", "lineshape_of", "width_parameter",
+           "casa_model_blocks"]

@@ -90,6 +90,17 @@ def _optional_after(tokens: list[str], key: str, line: str) -> float:
     return _after(tokens, key, line) if key in tokens else math.nan
 
 
+def counts_per_casa_area(spectrum: xr.DataArray) -> float:
+    """xpsfit area (counts·eV) per CasaXPS area: CasaXPS reports areas of the spectrum in counts
+    per second (counts / (dwell × scans)); 1 when dwell or scans are unknown."""
+    a = spectrum.attrs
+    try:
+        factor = float(a.get("dwell", math.nan)) * float(a.get("scans", math.nan))
+    except (TypeError, ValueError):
+        return 1.0
+    return factor if math.isfinite(factor) and factor > 0 else 1.0
+
+
 def _comment_lines(spectrum: xr.DataArray) -> list[str]:
     return [ln.strip() for ln in str(spectrum.attrs.get("comments", "")).split("\n")]
 

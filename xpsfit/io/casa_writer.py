@@ -26,6 +26,7 @@ import re
 import xarray as xr
 
 from ..errors import ExportError
+from .casa import counts_per_casa_area
 
 _J = {"s": ("", " minor"), "p": (" 3/2", " 1/2"), "d": (" 5/2", " 3/2"), "f": (" 7/2", " 5/2")}
 _SIMPLE_LINK = re.compile(
@@ -135,7 +136,6 @@ def casa_block_lines(result) -> list[str]:
         rsf = float(rec.library.region(rec.region).sensitivity_factor)
     except Exception:   # a library-less recipe has no RSF: CasaXPS then shows raw areas
         rsf = 1.0
-    from ..casa_model import counts_per_casa_area
     per_cps = counts_per_casa_area(sp)
     bg_name, params = _background(rec)
     # CasaXPS averages 2·AvWidth + 1 points: an even endpoint count loses one point
