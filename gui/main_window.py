@@ -211,6 +211,7 @@ class MainWindow(QMainWindow):
             lambda s: self._edit(lambda r: recipe_edit.with_background(r, s), f"background {s}"))
         self.panel.loadRequested.connect(self.load_recipe_dialog)
         self.panel.saveRequested.connect(self.save_recipe_dialog)
+        self.panel.casaRequested.connect(self.recipe_from_casa_model)
         self.fit_button.clicked.connect(self.fit_current)
         self.series_button.clicked.connect(self.series_from_selection)
         self.fit_series_button.clicked.connect(self.fit_series)
@@ -462,6 +463,21 @@ class MainWindow(QMainWindow):
             return False
         self.set_recipe(recipe, f"load recipe {Path(path).name}")
         self.show_message(f"Recipe {path} loaded ({len(recipe.components)} components).", 8000)
+        return True
+
+    def recipe_from_casa_model(self) -> bool:
+        """Make the working recipe from the CasaXPS model stored with the current spectrum."""
+        if self.current is None:
+            self.report_error("select a spectrum that carries a CasaXPS model")
+            return False
+        try:
+            recipe = xpsfit.recipe_from_casa(self.spectrum(self.current))
+        except xpsfit.XpsfitError as exc:
+            self.report_error(exc.one_line())
+            return False
+        self.set_recipe(recipe, "recipe from CasaXPS model")
+        self.show_message(f"Recipe from the CasaXPS model ({len(recipe.components)} "
+                          "components).", 8000)
         return True
 
     def save_recipe_dialog(self) -> None:

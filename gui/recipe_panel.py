@@ -23,6 +23,7 @@ class RecipePanel(QWidget):
     backgroundChosen = Signal(str)
     loadRequested = Signal()
     saveRequested = Signal()
+    casaRequested = Signal()                   # recipe from the spectrum's CasaXPS model
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -53,6 +54,10 @@ class RecipePanel(QWidget):
         self.save_button = QPushButton("Save…")
         buttons.addWidget(self.load_button)
         buttons.addWidget(self.save_button)
+        self.casa_button = QPushButton("From CasaXPS")
+        self.casa_button.setToolTip("recipe from the CasaXPS model (CASA region/comp lines) "
+                                    "stored with the selected spectrum")
+        buttons.addWidget(self.casa_button)
         inner = QVBoxLayout()
         inner.addLayout(form)
         inner.addWidget(QLabel("Species"))
@@ -74,6 +79,7 @@ class RecipePanel(QWidget):
         self.species_list.itemChanged.connect(self._on_species)
         self.load_button.clicked.connect(self.loadRequested)
         self.save_button.clicked.connect(self.saveRequested)
+        self.casa_button.clicked.connect(self.casaRequested)
         self.populate_libraries()
 
     # --------------------------------------------------------------------------- filling

@@ -220,7 +220,8 @@ def test_links_priors_charge_reference_series_errors(tmp_path, extra, fragment):
 
 
 def test_missing_pieces(tmp_path):
-    with pytest.raises(RecipeError, match="needs 'library'"):
+    # no library: allowed (free components only), but components are still required
+    with pytest.raises(RecipeError, match="needs at least one"):
         recipe_from_dict({"region": "S 2p"})
     with pytest.raises(RecipeError, match="at least one .*species in S 2p: PS4"):
         recipe_from_dict({"region": "S 2p", "library": "sulfide_electrolytes"})

@@ -44,6 +44,9 @@ REAL_SEEDS = (
     "khervefitting/Hard_carbon_Thermo.xlsx", "gxps/Al-NE-FeCr-S02p6-Fe2p-3.xy",
     "lg4x-v2/C1s_sample.csv", "lg4x-v2/0-150W_NiWW4f_W4f.txt",
     "lg4x-v2/Highres_Au4f_hv_180_testfile.csv", "lmfitxps/clean_Au_4f.csv",
+    "pynxtools-xps/Ag_0001.txt", "gxps/Ru02_0063.txt", "pynxtools-xps/Ag_0001Ag__001.ibw",
+    "jesusf10-xps-data-analysis/BN-BS-1 multiplex.txt", "xps-excel-macro/111216_0459_O1s.txt",
+    "pynxtools-xps/FeO_analyzed_lineshapes_cols.txt",
 )
 
 

@@ -655,9 +655,15 @@ def width_for_fwhm(name: str, measured: float, **shape) -> float:
     guess = measured / one
     if name in ("pseudo_voigt", "gl_sum", "gl_product"):   # FWHM ∝ width parameter
         return guess
-    f = lambda w: true_fwhm(name, w, **shape) - measured
-    lo, hi = 0.2 * guess, 5.0 * guess
-    return float(optimize.brentq(f, lo, hi, xtol=1e-12 * measured))
+    def miss(w):
+        return true_fwhm(name, w, **shape) - measured
+
+    lo, hi = 0.5 * guess, 2.0 * guess
+    while miss(lo) > 0:                   # the measured width grows with the parameter
+        lo *= 0.5
+    while miss(hi) < 0:
+        hi *= 2.0
+    return float(optimize.brentq(miss, lo, hi, xtol=1e-12 * measured, rtol=1e-12))
 
 
 def doublet(name: str, x, area_total: float, center: float, fwhm: float, splitting: float,

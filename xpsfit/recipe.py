@@ -31,9 +31,10 @@ import tomli_w
 
 from .backgrounds import BACKGROUNDS
 from .errors import FitError, LibraryError, RecipeError
-from .library import (Checker, Library, RegionDef, lineshape_names, load_library, parse_toml,
-                      read_text)
+from .library import (Checker, Library, RegionDef, SpeciesDef, lineshape_names, load_library,
+                      parse_toml, read_text)
 from .links import parse_expression, parse_link, valid_quantities
+from .naming import species_prefix
 from .spectrum import DIM, region_key
 
 SERIES_SHARED = ("position", "fwhm", "shape", "splitting", "ratio")
@@ -47,12 +48,18 @@ _FALLBACK_SHAPE_PARAMS = {"pseudo_voigt": ("eta",), "gl_product": ("m",), "gl_su
 _TOP_KEYS = ("region", "library", "lineshape", "shape", "shape_vary", "range", "background",
              "components", "links", "priors", "charge_reference", "series", "description")
 _BACKGROUND_KEYS = ("type", "endpoints", "tol", "max_iter", "tougaard_B", "tougaard_C",
-                    "tougaard_fit_B")
+                    "tougaard_fit_B", "tougaard_C_prime", "tougaard_D")
 _COMPONENT_KEYS = ("species", "label", "position", "window", "fwhm", "fwhm_start", "lineshape",
-                   "shape", "area", "splitting", "splitting_sigma", "ratio", "ratio_sigma")
+                   "shape", "area", "splitting", "splitting_sigma", "ratio", "ratio_sigma", "name")
 _PRIOR_KEYS = ("target", "value", "sigma")
 _CHARGE_KEYS = ("region", "species", "energy")
 _SERIES_KEYS = ("shared", "shift", "shift_bounds")
+
+#: a free component without a window or fwhm gets these (eV)
+FREE_WINDOW_HALF = 1.0
+FREE_FWHM_BOUNDS = (0.3, 5.0)
+#: minor/major area of a spin-orbit doublet by subshell, (2l)/(2l+2), for free doublets
+_SUBSHELL_RATIO = {"p": 0.5, "d": 2.0 / 3.0, "f": 0.75}
 
 
 def shape_params(lineshape: str) -> dict[str, tuple[float, float, float]]:
@@ -76,6 +83,8 @@ class BackgroundSpec:
     tougaard_C: float = 1643.0
     tougaard_fit_B: bool = True   # rescale B so the background meets the high-BE end; False:
                                   # use tougaard_B as given
+    tougaard_C_prime: float = 1.0  # K(T) = B·T/((C + C'·T²)² + D·T²); C' = −1 with D: CasaXPS U 3
+    tougaard_D: float = 0.0
 
 
 @dataclass
@@ -95,6 +104,8 @@ class ComponentSpec:
     lineshape: str | None = None  # None -> recipe.lineshape
     shape: dict[str, float] = field(default_factory=dict)   # shape parameter overrides
     area: float | None = None     # optional start area
+    free: bool = False            # not from the library: every value is the recipe's own
+    library_species: str = ""     # library key it started from when ``species`` renames it
 
 
 @dataclass
@@ -192,12 +203,16 @@ def recipe_from_dict(data: dict, *, source: str = "", _text: str = "") -> Recipe
     """Validate raw recipe data (as from TOML) against its library and build the Recipe."""
     check = Checker(RecipeError, source, _text)
     check.table(data, (), _TOP_KEYS)
-    for required in ("region", "library"):
-        if required not in data:
-            raise check.fail((), f"the recipe needs {required!r}")
+    if "region" not in data:
+        raise check.fail((), "the recipe needs 'region'")
     region_name = check.string(data["region"], ("region",))
-    library_name = check.string(data["library"], ("library",))
-    library = _load_recipe_library(check, library_name, source)
+    if "library" in data:
+        library_name = check.string(data["library"], ("library",))
+        library = _load_recipe_library(check, library_name, source)
+    else:   # a recipe of free components only: its region stands alone
+        library_name = ""
+        library = Library(name="", description="no library: free components only",
+                          regions={region_name: RegionDef(name=region_name)})
     try:
         region = library.region(region_name)
     except LibraryError as exc:
@@ -224,9 +239,17 @@ def recipe_from_dict(data: dict, *, source: str = "", _text: str = "") -> Recipe
                                           "([[components]])")
     for i, raw in enumerate(raw_components):
         comp = _component(check, raw, i, region, recipe, shapes)
+        key_name = "name" if isinstance(raw, dict) and "name" in raw else "species"
         if any(c.species == comp.species for c in recipe.components):
-            raise check.fail(("components", i, "species"),
-                             f"species {comp.species} appears twice in the components")
+            raise check.fail(("components", i, key_name),
+                             f"component {comp.species} appears twice in the components; give "
+                             f"each one a distinct 'name'")
+        clash = [c.species for c in recipe.components
+                 if species_prefix(c.species) == species_prefix(comp.species)]
+        if clash:   # parameter names would collide (e.g. "C 1s_1" and "C 1s 1")
+            raise check.fail(("components", i, key_name),
+                             f"component names {clash[0]!r} and {comp.species!r} give the same "
+                             f"parameter names; rename one")
         recipe.components.append(comp)
     if recipe.range is not None:
         lo, hi = recipe.range
@@ -320,21 +343,44 @@ def _background(check: Checker, raw: Any) -> BackgroundSpec:
             setattr(bg, k, check.number(raw[k], parts + (k,), positive=True))
     if "tougaard_fit_B" in raw:
         bg.tougaard_fit_B = check.boolean(raw["tougaard_fit_B"], parts + ("tougaard_fit_B",))
+    if "tougaard_C_prime" in raw:
+        bg.tougaard_C_prime = check.number(raw["tougaard_C_prime"], parts + ("tougaard_C_prime",))
+    if "tougaard_D" in raw:
+        bg.tougaard_D = check.number(raw["tougaard_D"], parts + ("tougaard_D",), nonneg=True)
     return bg
 
 
 def _component(check: Checker, raw: Any, i: int, region: RegionDef, recipe: Recipe,
                shapes: tuple[str, ...]) -> ComponentSpec:
+    """One ``[[components]]`` table: a library species (``species``, optionally renamed with
+    ``name``) or a free component (``name`` only: every value from the recipe)."""
     parts = ("components", i)
     check.table(raw, parts, _COMPONENT_KEYS)
-    if "species" not in raw:
-        raise check.fail(parts, f"component {i + 1} needs 'species'; valid: {region.choices()}")
-    name = check.string(raw["species"], parts + ("species",))
-    try:
-        sp = region.get(name)
-    except LibraryError as exc:
-        raise check.fail(parts + ("species",), exc.message) from None
-    where = f"{sp.key}: "
+    if "species" not in raw and "name" not in raw:
+        raise check.fail(parts, f"component {i + 1} needs 'species' (a library key; valid: "
+                                f"{region.choices()}) or 'name' (a free component)")
+    name = None
+    if "name" in raw:
+        name = check.string(raw["name"], parts + ("name",))
+        if "(" in name or ")" in name:
+            raise check.fail(parts + ("name",), f"component name {name!r} may not contain "
+                                                "parentheses (links write fwhm(name))")
+    if "species" in raw:
+        key = check.string(raw["species"], parts + ("species",))
+        try:
+            sp = region.get(key)
+        except LibraryError as exc:
+            raise check.fail(parts + ("species",), exc.message) from None
+        doublet = region.doublet
+    else:
+        if "position" not in raw:
+            raise check.fail(parts, f"free component {name!r} needs a 'position'")
+        position = check.number(raw["position"], parts + ("position",), positive=True)
+        sp = SpeciesDef(key=name, label=name, position=position,
+                        window=(position - FREE_WINDOW_HALF, position + FREE_WINDOW_HALF),
+                        fwhm=FREE_FWHM_BOUNDS)
+        doublet = "splitting" in raw
+    where = f"{name or sp.key}: "
 
     position = sp.position
     if "position" in raw:
@@ -379,16 +425,25 @@ def _component(check: Checker, raw: Any, i: int, region: RegionDef, recipe: Reci
     shape = _shape(check, raw.get("shape", {}), parts + ("shape",),
                    lineshape or recipe.lineshape)
 
-    comp = ComponentSpec(species=sp.key, label=sp.label, position=position, window=window,
+    free = "species" not in raw
+    comp = ComponentSpec(species=name or sp.key, label=sp.label, position=position, window=window,
                          fwhm=fwhm, fwhm_bounds=fwhm_bounds, fwhm_vary=fwhm_vary,
-                         doublet=region.doublet, lineshape=lineshape, shape=shape)
+                         doublet=doublet, lineshape=lineshape, shape=shape, free=free,
+                         library_species="" if free or name in (None, sp.key) else sp.key)
     if "label" in raw:
         comp.label = check.string(raw["label"], parts + ("label",))
-    if region.doublet:
+    if doublet and free:
+        comp.splitting_sigma = comp.ratio_sigma = None
+        comp.ratio = _SUBSHELL_RATIO.get(_subshell(region.name), math.nan)
+        if "ratio" not in raw and math.isnan(comp.ratio):
+            raise check.fail(parts, f"{where}a free doublet in {region.name} needs a 'ratio' "
+                                    "(minor/major area)")
+    elif doublet:
         comp.splitting = region.splitting
         comp.splitting_sigma = region.splitting_sigma
         comp.ratio = region.ratio
         comp.ratio_sigma = region.ratio_sigma
+    if doublet:
         if "splitting" in raw:
             comp.splitting = check.number(raw["splitting"], parts + ("splitting",),
                                           positive=True)
@@ -404,10 +459,17 @@ def _component(check: Checker, raw: Any, i: int, region: RegionDef, recipe: Reci
         for k in ("splitting", "ratio", "splitting_sigma", "ratio_sigma"):
             if k in raw:
                 raise check.fail(parts + (k,), f"{where}{k!r} given but {region.name} is not "
-                                               "a doublet")
+                                               "a doublet" if not free else
+                                 f"{where}{k!r} given without 'splitting' (a singlet)")
     if "area" in raw:
         comp.area = check.number(raw["area"], parts + ("area",), nonneg=True)
     return comp
+
+
+def _subshell(region_name: str) -> str:
+    """``"Fe 2p"`` -> ``"p"``; ``""`` when the name has no n-l subshell."""
+    m = re.search(r"\d([spdf])", region_name)
+    return m.group(1) if m else ""
 
 
 def _priors(check: Checker, raw: Any, species: dict[str, str], quantities) -> list[Prior]:
@@ -477,7 +539,9 @@ def _series(check: Checker, raw: Any) -> SeriesSpec:
 def recipe_to_dict(recipe: Recipe) -> dict:
     """Plain data of a recipe, fully explicit (positions, windows and widths written out), so it
     reproduces the same fit even if the library changes later."""
-    out: dict[str, Any] = {"region": recipe.region, "library": recipe.library_name}
+    out: dict[str, Any] = {"region": recipe.region}
+    if recipe.library_name:
+        out["library"] = recipe.library_name
     if recipe.description:
         out["description"] = recipe.description
     out["lineshape"] = recipe.lineshape
@@ -492,14 +556,21 @@ def recipe_to_dict(recipe: Recipe) -> dict:
     out["background"] = {"type": bg.type, "endpoints": bg.endpoints, "tol": bg.tol,
                          "max_iter": bg.max_iter, "tougaard_B": bg.tougaard_B,
                          "tougaard_C": bg.tougaard_C, "tougaard_fit_B": bg.tougaard_fit_B}
+    if (bg.tougaard_C_prime, bg.tougaard_D) != (1.0, 0.0):
+        out["background"].update(tougaard_C_prime=bg.tougaard_C_prime, tougaard_D=bg.tougaard_D)
     try:
         region = recipe.library.region(recipe.region)
     except LibraryError:
         region = None
     comps = []
     for c in recipe.components:
-        d: dict[str, Any] = {"species": c.species, "label": c.label, "position": c.position,
-                             "window": list(c.window)}
+        if c.free:
+            d: dict[str, Any] = {"name": c.species}
+        elif c.library_species and c.library_species != c.species:
+            d = {"species": c.library_species, "name": c.species}
+        else:
+            d = {"species": c.species}
+        d.update(label=c.label, position=c.position, window=list(c.window))
         if c.fwhm_vary:
             d["fwhm"] = list(c.fwhm_bounds)
             d["fwhm_start"] = c.fwhm
@@ -508,10 +579,11 @@ def recipe_to_dict(recipe: Recipe) -> dict:
         if c.doublet:
             # sigmas are written only where they differ from the library region (false = hard)
             d["splitting"] = c.splitting
-            if c.splitting_sigma != getattr(region, "splitting_sigma", None):
+            # (a free component has none from the region, so its own are always written)
+            if c.splitting_sigma != (None if c.free else getattr(region, "splitting_sigma", None)):
                 d["splitting_sigma"] = c.splitting_sigma if c.splitting_sigma is not None else False
             d["ratio"] = c.ratio
-            if c.ratio_sigma != getattr(region, "ratio_sigma", None):
+            if c.ratio_sigma != (None if c.free else getattr(region, "ratio_sigma", None)):
                 d["ratio_sigma"] = c.ratio_sigma if c.ratio_sigma is not None else False
         if c.lineshape is not None:
             d["lineshape"] = c.lineshape
@@ -535,7 +607,8 @@ def recipe_to_dict(recipe: Recipe) -> dict:
 
 def recipe_to_toml(recipe: Recipe) -> str:
     """TOML text that loads back into an equal recipe (``load(to_toml(r)) == r``)."""
-    header = f"# xpsfit recipe: {recipe.region} with library {recipe.library_name}\n\n"
+    header = (f"# xpsfit recipe: {recipe.region} with library {recipe.library_name}\n\n"
+              if recipe.library_name else f"# xpsfit recipe: {recipe.region}, no library\n\n")
     return header + _one_line_arrays(tomli_w.dumps(recipe_to_dict(recipe)))
 
 

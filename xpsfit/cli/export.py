@@ -1,4 +1,5 @@
-"""``xpsfit export RESULT.h5 [--table t.csv] [--plot p.png] [--vamas out.vms] [--report]``:
+"""``xpsfit export RESULT.h5 [--table t.csv] [--plot p.png] [--vamas out.vms] [--curves c.csv]
+[--report]``:
 re-make tables, figures and spectrum files from a saved result, without refitting.
 
 Without an output option it lists what the file holds. Exit 0, or 2 for a bad file (one line).
@@ -8,6 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from ..errors import ExportError
 from ..result import FitResult, SeriesResult
 
 
@@ -20,7 +22,11 @@ def register(subparsers) -> None:
     p.add_argument("--table", help="CSV table of components (one row per spectrum × species)")
     p.add_argument("--plot", help="fit figure (PNG/PDF); several fits get _<n> before the "
                                   "suffix")
-    p.add_argument("--vamas", help="the fitted spectra (raw counts) as a VAMAS file")
+    p.add_argument("--vamas", help="the fitted spectra (raw counts) as a VAMAS file, each fit "
+                                   "as CasaXPS region/comp lines")
+    p.add_argument("--curves", help="CSV of the fit curves (energy, data, background, each "
+                                    "component, envelope); several fits get _<n> before the "
+                                    "suffix")
     p.add_argument("--report", action="store_true", help="print the text report of every fit")
     p.set_defaults(func=run)
 
@@ -51,10 +57,25 @@ def run(args) -> int:
             print(f"figure: {path}", file=sys.stderr)
         wrote = True
     if args.vamas:
+        from ..io.casa_writer import with_casa_model
         from ..io.vamas_writer import write_vamas
-        write_vamas(args.vamas, [r.spectrum for r in fits],
+        blocks = []
+        for i, r in enumerate(fits):
+            try:
+                blocks.append(with_casa_model(r))
+            except ExportError as exc:   # the data still go out, the model cannot: say so
+                print(f"vamas: block {i}: fit not written as CasaXPS lines: {exc.message}",
+                      file=sys.stderr)
+                blocks.append(r.spectrum)
+        write_vamas(args.vamas, blocks,
                     comments=[f"exported by xpsfit from {Path(args.result).name}"])
         print(f"vamas: {args.vamas}", file=sys.stderr)
+        wrote = True
+    if args.curves:
+        from ..export.tables import write_curves
+        for r, path in zip(fits, _plot_paths(args.curves, len(fits))):
+            write_curves(r, path)
+            print(f"curves: {path}", file=sys.stderr)
         wrote = True
     if args.report:
         for r in fits:

@@ -36,7 +36,11 @@ def _line(d: dict) -> str:
     return (f"{d['file']}  #{d['index']}  {d['region'] or '-'}  [{d['label'] or '-'}]  "
             f"{d['points']} pts  BE {_fmt(d['be_min'])}..{_fmt(d['be_max'])} eV  "
             f"hv {_fmt(d['excitation_energy'])}  axis {d['original_axis']}  "
-            f"{d['counts_unit']}  ({d['format']})")
+            f"{d['counts_unit']}  ({d['format']})"
+            # only news is printed: an energy frame other than the file's, another tool's fit
+            + (f"  energies {d['energy_frame']}" if d.get("energy_frame", "").startswith(
+                ("CasaXPS", "as acquired (")) else "")
+            + (f"  with {d['peer_fit']} fit curves" if d.get("peer_fit") else ""))
 
 
 def _json_safe(d: dict) -> dict:
@@ -59,7 +63,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"xpsfit: error: {exc.one_line()}", file=sys.stderr)
             continue
         for s in spectra:
-            d = {"file": name, **describe(s), "format": s.attrs.get("format", "")}
+            d = {"file": name, **describe(s), "format": s.attrs.get("format", ""),
+                 "energy_frame": s.attrs.get("energy_frame", ""),
+                 "peer_fit": s.attrs.get("peer_fit", "")}
             if args.json:
                 rows.append(_json_safe(d))
             else:

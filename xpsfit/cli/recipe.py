@@ -1,4 +1,5 @@
-"""``xpsfit recipe init|check``: write a starter recipe, or validate one and summarise it."""
+"""``xpsfit recipe init|check|from-casa``: write a starter recipe, validate one and summarise it,
+or turn the CasaXPS model stored in a VAMAS block into a recipe."""
 from __future__ import annotations
 
 from ..errors import RecipeError
@@ -23,6 +24,18 @@ def register(subparsers) -> None:
     check = sub.add_parser("check", help="validate a recipe and print a summary")
     check.add_argument("recipe", metavar="RECIPE", help="recipe file (TOML)")
     check.set_defaults(func=run_check)
+    casa = sub.add_parser("from-casa", help="recipe from the CasaXPS model in a VAMAS file",
+                          description="Print (or write with -o) the recipe that reproduces a "
+                                      "CasaXPS model (CASA region/comp lines) of one block.")
+    casa.add_argument("file", metavar="FILE", help="VAMAS file written by CasaXPS")
+    which = casa.add_mutually_exclusive_group()
+    which.add_argument("--block", type=int, metavar="N",
+                       help="VAMAS block number (default: the first block with a model)")
+    which.add_argument("--region", "-R", metavar="R",
+                       help="CasaXPS region name (default: the block's first region)")
+    casa.add_argument("--library", "-l", help="library to record for sensitivity factors")
+    casa.add_argument("--output", "-o", metavar="RECIPE", help="write the recipe here")
+    casa.set_defaults(func=run_from_casa)
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 
 
@@ -50,7 +63,7 @@ def run_check(args) -> int:
     print(f"{args.recipe}: OK")
     print(f"  region {recipe.region} ({'doublet' if region.doublet else 'singlet'}"
           + (f", Δ {region.splitting:g} eV, ratio {region.ratio:g}" if region.doublet else "")
-          + f"), library {recipe.library_name}")
+          + f"), library {recipe.library_name or '(none: free components)'}")
     shape = ", ".join(f"{k} = {v:g}" for k, v in recipe.shape.items()) or "defaults"
     print(f"  line shape {recipe.lineshape} ({shape}; {'fitted' if recipe.shape_vary else 'fixed'})"
           f", background {recipe.background.type}")
@@ -76,4 +89,23 @@ def run_check(args) -> int:
     return 0
 
 
-__all__ = ["register", "run_init", "run_check", "RecipeError"]
+def run_from_casa(args) -> int:
+    import sys
+
+    from ..casa_model import casa_model_spectrum, recipe_from_casa
+    from ..io import read
+    from ..recipe import save_recipe
+
+    spectrum = casa_model_spectrum(read(args.file), block=args.block, region=args.region,
+                                   path=args.file)
+    recipe = recipe_from_casa(spectrum, region=args.region, library=args.library)
+    if args.output:
+        save_recipe(recipe, args.output)
+        print(f"recipe: {args.output} (block {spectrum.attrs.get('block_index')}, "
+              f"{len(recipe.components)} components)", file=sys.stderr)
+    else:
+        print(recipe_to_toml(recipe), end="")
+    return 0
+
+
+__all__ = ["register", "run_init", "run_check", "run_from_casa", "RecipeError"]

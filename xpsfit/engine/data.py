@@ -94,6 +94,7 @@ def _static_background(structure: Structure, x: np.ndarray, y: np.ndarray, valid
             out[b] = backgrounds.linear(x, y[b], endpoints=n_end)
         else:
             out[b] = backgrounds.tougaard(x, y[b], B=spec.tougaard_B, C=spec.tougaard_C,
+                                          C_prime=spec.tougaard_C_prime, D=spec.tougaard_D,
                                           endpoints=n_end, fit_B=spec.tougaard_fit_B)
     return out, converged
 

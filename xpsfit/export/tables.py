@@ -57,4 +57,36 @@ def write_rows(rows: list[dict], columns: list[str], path: str | os.PathLike) ->
         raise ExportError(f"cannot write table: {exc.strerror or exc}", path=path) from None
 
 
-__all__ = ["write_table", "write_rows"]
+def curve_rows(result: FitResult) -> tuple[list[dict], list[str]]:
+    """Rows and columns of a fit's curves, one row per energy (ascending BE): binding_energy,
+    kinetic_energy (when hν is known), data, background, one column per component (its own
+    curve, background not added), envelope (background + components), as Avantage and CasaXPS
+    export them for plotting elsewhere."""
+    curves = result.curves
+    be = curves["binding_energy"].values
+    hv = float(result.spectrum.attrs.get("excitation_energy", math.nan))
+    names = [f"{c.label or c.species} ({c.species})" if c.label and c.label != c.species
+             else c.species for c in result.components]
+    columns = ["binding_energy"] + (["kinetic_energy"] if math.isfinite(hv) else [])
+    columns += ["data", "background", *names, "envelope"]
+    comps = curves["components"].values
+    rows = []
+    for i, e in enumerate(be):
+        row = {"binding_energy": float(e), "data": float(curves["data"].values[i]),
+               "background": float(curves["background"].values[i]),
+               "envelope": float(curves["envelope"].values[i])}
+        if math.isfinite(hv):
+            row["kinetic_energy"] = hv - float(e)
+        for k, name in enumerate(names):
+            row[name] = float(comps[k, i])
+        rows.append(row)
+    return rows, columns
+
+
+def write_curves(result: FitResult, path: str | os.PathLike) -> None:
+    """Write :func:`curve_rows` of one fit as CSV, atomically."""
+    rows, columns = curve_rows(result)
+    write_rows(rows, columns, path)
+
+
+__all__ = ["write_table", "write_rows", "curve_rows", "write_curves"]

@@ -32,13 +32,23 @@ _REGISTRY: list[tuple[str, str, tuple[str, ...], str]] = [
     ("specs_xml", "specs_xml", (".xml",), "SPECS SpecsLab2 XML (.xml)"),
     ("specs_xy", "specs_xy", (".xy",), "SPECS Prodigy XY export (.xy)"),
     ("phi_spe", "phi_spe", (".spe",), "PHI MultiPak spectrum (.spe)"),
+    ("kherve_xlsx", "kherve_xlsx", (".xlsx",), "KherveFitting workbook (.xlsx)"),
     ("avantage_xlsx", "avantage_xlsx", (".xlsx",), "Thermo Avantage Excel export (.xlsx)"),
+    ("scienta_txt", "scienta_txt", (".txt",), "Scienta SES text export (.txt)"),
+    ("scienta_ibw", "scienta_ibw", (".ibw",), "Scienta SES Igor binary wave (.ibw)"),
+    ("phi_ascii", "phi_ascii", (".txt",), "PHI MultiPak ASCII export (.txt)"),
+    ("omicron_eis", "omicron_eis", (".txt",), "Omicron EIS multi-region text export (.txt)"),
+    ("casa_text", "casa_text", (".txt",), "CasaXPS text export (.txt)"),
+    ("clam2", "clam2", (".txt",), "CLAM2 synchrotron EDC text (.txt)"),
+    ("avantage_csv", "avantage_csv", (".csv",), "Avantage-style CSV with fit columns (.csv)"),
+    ("refused", "refused", (), "recognised formats that are not read (refused by name)"),
     ("text_columns", "text_columns", (".csv", ".txt", ".dat", ".xy", ".tsv"),
      "two/three-column text (.csv, .txt, .dat, .xy)"),
 ]
 
 #: (name, suffixes, description) of every supported format, for messages and docs.
-SUPPORTED: list[tuple[str, tuple[str, ...], str]] = [(n, s, d) for n, _, s, d in _REGISTRY]
+SUPPORTED: list[tuple[str, tuple[str, ...], str]] = [(n, s, d) for n, _, s, d in _REGISTRY
+                                                     if n != "refused"]
 
 _OPTION_NAMES = ("region", "axis", "excitation_energy")
 

@@ -60,8 +60,10 @@ def read(path, *, excitation_energy: float | None = None, **options) -> list:
     finally:
         wb.close()
     if not spectra:
+        # e.g. a KherveFitting workbook: say what xpsfit reads so the user knows why
         raise FileFormatError("no Avantage region sheet (a 'Binding Energy (E)' column) "
-                              "found in the workbook", path=path)
+                              "found in the workbook: xpsfit reads Thermo Avantage Excel "
+                              "exports only (KherveFitting workbooks are not read)", path=path)
     return spectra
 
 

@@ -38,6 +38,9 @@ class CasaRegion:
     start: float             # limits exactly as stored (kinetic-energy scale)
     end: float
     raw: str
+    start_offset: float = 0.0   # % of the end-point intensity removed from each end
+    end_offset: float = 0.0
+    cross_section: tuple[float, ...] = ()   # background parameters (Tougaard B, C, D, ...)
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,13 @@ class CasaComponent:
     position_max_be: float
     rsf: float
     raw: str
+    # constraints as stored: (min, max) and a link (index of the component it follows in file
+    # order, -1 for none; factor for area and width, KE offset for the position)
+    area_bounds: tuple[float, float] = (0.0, math.inf)
+    area_link: tuple[int, float] = (-1, 1.0)
+    fwhm_bounds: tuple[float, float] = (0.0, math.inf)
+    fwhm_link: tuple[int, float] = (-1, 1.0)
+    position_link: tuple[int, float] = (-1, 0.0)
 
 
 def _tokens(line: str) -> list[str]:
@@ -80,6 +90,17 @@ def _optional_after(tokens: list[str], key: str, line: str) -> float:
     return _after(tokens, key, line) if key in tokens else math.nan
 
 
+def counts_per_casa_area(spectrum: xr.DataArray) -> float:
+    """xpsfit area (counts·eV) per CasaXPS area: CasaXPS reports areas of the spectrum in counts
+    per second (counts / (dwell × scans)); 1 when dwell or scans are unknown."""
+    a = spectrum.attrs
+    try:
+        factor = float(a.get("dwell", math.nan)) * float(a.get("scans", math.nan))
+    except (TypeError, ValueError):
+        return 1.0
+    return factor if math.isfinite(factor) and factor > 0 else 1.0
+
+
 def _comment_lines(spectrum: xr.DataArray) -> list[str]:
     return [ln.strip() for ln in str(spectrum.attrs.get("comments", "")).split("\n")]
 
@@ -96,9 +117,27 @@ def parse_region(line: str, excitation_energy: float) -> CasaRegion:
         raise FileFormatError(f"short CasaXPS region line: {line.strip()[:80]}",
                               key="CASA region")
     start, end = _float(t, 4, line, "start"), _float(t, 5, line, "end")
+    extra = {}
+    if len(t) >= 14:
+        extra = dict(start_offset=_float(t, 8, line, "start offset"),
+                     end_offset=_float(t, 9, line, "end offset"),
+                     cross_section=tuple(_float(t, k, line, "cross section")
+                                         for k in range(10, 14)))
     return CasaRegion(name=t[2], background=t[3], start_be=excitation_energy - start,
                       end_be=excitation_energy - end, rsf=_float(t, 6, line, "RSF"),
-                      av_width=_float(t, 7, line, "av_width"), start=start, end=end, raw=line)
+                      av_width=_float(t, 7, line, "av_width"), start=start, end=end, raw=line,
+                      **extra)
+
+
+def _constraint(t: list[str], key: str, line: str) -> tuple[tuple[float, float], tuple[int, float]]:
+    """(min, max), (link index, link factor) stored after ``key``'s value; no link when absent."""
+    at = t.index(key)
+    lo, hi = _float(t, at + 2, line, key), _float(t, at + 3, line, key)
+    try:
+        link = (int(float(t[at + 4])), float(t[at + 5]))
+    except (IndexError, ValueError):
+        link = (-1, 1.0)
+    return (lo, hi), link
 
 
 def parse_component(line: str, excitation_energy: float) -> CasaComponent:
@@ -114,11 +153,16 @@ def parse_component(line: str, excitation_energy: float) -> CasaComponent:
         lo = hi = math.nan
     else:
         lo, hi = excitation_energy - stored_lo, excitation_energy - stored_hi
+    area_bounds, area_link = _constraint(t, "Area", line)
+    fwhm_bounds, fwhm_link = _constraint(t, "MFWHM", line)
+    _, position_link = _constraint(t, "Position", line)
     return CasaComponent(name=t[2], lineshape=t[3], area=_after(t, "Area", line),
                          fwhm=_after(t, "MFWHM", line), position_be=excitation_energy - position,
                          position=position, position_min_be=min(lo, hi),
                          position_max_be=max(lo, hi), rsf=_optional_after(t, "RSF", line),
-                         raw=line)
+                         raw=line, area_bounds=area_bounds, area_link=area_link,
+                         fwhm_bounds=fwhm_bounds, fwhm_link=fwhm_link,
+                         position_link=position_link)
 
 
 def _parse_all(spectrum: xr.DataArray, prefix: str, parse, excitation_energy: float | None):
@@ -171,3 +215,33 @@ def calibration_shift(spectrum: xr.DataArray) -> float:
         delta = aligned - measured
         total += delta if m.group(3).upper() == "BE" else -delta
     return total
+
+
+#: ``attrs["energy_frame"]`` values
+FRAME_AS_ACQUIRED = "as acquired"
+FRAME_CASA_CALIBRATED = "CasaXPS calibrated"
+
+
+def apply_calibration(spectrum: xr.DataArray) -> xr.DataArray:
+    """The spectrum in CasaXPS's calibrated frame, the frame its ``CASA region``/``CASA comp``
+    positions are in: the BE axis moved by :func:`calibration_shift`, recorded in
+    ``attrs["casa_calibration"]`` (eV added) and ``attrs["energy_frame"]``. A calibration that is
+    not a single shift is not applied: the frame then says so, and the CasaXPS model of that block
+    does not match its axis (``recipe from-casa`` refuses it)."""
+    from ..spectrum import DIM
+
+    out = spectrum.copy(deep=False)
+    out.attrs = dict(spectrum.attrs)
+    try:
+        delta = calibration_shift(spectrum)
+    except FileFormatError as exc:
+        out.attrs["casa_calibration"] = math.nan
+        out.attrs["energy_frame"] = f"{FRAME_AS_ACQUIRED} ({exc.message}; not applied)"
+        return out
+    out.attrs["casa_calibration"] = delta
+    if delta == 0.0:
+        out.attrs["energy_frame"] = FRAME_AS_ACQUIRED
+        return out
+    out = out.assign_coords({DIM: spectrum[DIM].values + delta})
+    out.attrs["energy_frame"] = f"{FRAME_CASA_CALIBRATED} ({delta:+g} eV from the Calib lines)"
+    return out

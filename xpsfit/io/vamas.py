@@ -22,6 +22,7 @@ import xarray as xr
 
 from ..errors import Cancelled, FileFormatError, UnsupportedFormatError
 from ..spectrum import DIM, make_spectrum, normalise_region, to_counts
+from .casa import apply_calibration
 
 NAME = "vamas"
 SUFFIXES = (".vms", ".npl", ".vamas")
@@ -567,7 +568,8 @@ def read(path: str | Path, *, progress: Progress | None = None,
         if not math.isfinite(b.excitation_energy) and excitation_energy is not None:
             b.excitation_energy = float(excitation_energy)
         if b.technique.upper() in _READ_TECHNIQUES:
-            spectra.append(_to_spectrum(b, h, spath))
+            # CasaXPS positions are in its calibrated frame: put the axis there too
+            spectra.append(apply_calibration(_to_spectrum(b, h, spath)))
         else:
             skipped.append(b.technique or "no technique")
         if progress is not None and progress(i + 1, h.n_blocks, f"block {i + 1}"):

@@ -33,6 +33,7 @@ import xarray as xr
 from ..atomic import atomic_write
 from ..errors import ExportError
 from ..spectrum import DIM
+from .casa_writer import without_applied_calibration
 
 VAMAS_ID = "VAMAS Surface Chemical Analysis Standard Data Transfer Format 1988 May 4"
 SENTINEL = "1e+37"
@@ -128,7 +129,10 @@ class _BlockData:
         a = self.attrs
         species, transition = _species_transition(a)
         block_id = _text(a.get("label") or a.get("block_name") or f"block {self.index}")
-        comments = [_text(c) for c in str(a.get("comments", "") or "").splitlines()]
+        # an axis already moved by CasaXPS Calib lines must not be moved again on reading
+        text = without_applied_calibration(str(a.get("comments", "") or ""),
+                                           a.get("casa_calibration", 0.0))
+        comments = [_text(c) for c in text.splitlines()]
         technique = str(a.get("technique", "XPS"))
         out = [block_id, _text(a.get("sample", ""))]
         out += _date_lines(a.get("acquisition_time", ""))
