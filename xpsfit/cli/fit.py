@@ -39,8 +39,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--plot", help="write the fit figure (PNG/PDF); several fits get _<n> "
                                   "before the suffix")
     p.add_argument("--report", nargs="?", const=True, default=False, metavar="PDF",
-                   help="print the full text report per fit (with --series and a PDF/PNG "
-                        "path: write the one-page series report)")
+                   help="print the full text report per fit (with --series and a PDF path: "
+                        "write the study report: figure, composition table with σ, onsets, "
+                        "fit verdicts, recipe, version)")
+    p.add_argument("--size", default=None, type=_size,
+                   help="figure width: single (8.5 cm), double (17.8 cm) or a width in cm "
+                        "(default double; single fits default to single)")
+    p.add_argument("--dpi", type=int, default=300, help="PNG resolution (default 300)")
     p.add_argument("--monte-carlo", type=int, default=0, metavar="N",
                    help="N Monte Carlo refits (model + Poisson noise) for a second σ")
     p.add_argument("--seed", type=int, default=0, help="random seed for --monte-carlo")
@@ -48,6 +53,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="recipe of the reference region whose [charge_reference] names a line "
                         "of that region (e.g. P 2p PS4 = 132.0): each acquisition (file, sample) "
                         "is shifted so that line sits at its energy before the fits")
+
+
+def _size(text: str):
+    """A size preset or a width in cm, checked when the figure is built."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
 
 
 def run(args) -> int:
@@ -159,7 +172,7 @@ def write_outputs(results, args) -> None:
     if args.plot:
         from ..plots import save_fit_figure
         for r, path in zip(results, plot_paths(args.plot, len(results))):
-            save_fit_figure(r, path)
+            save_fit_figure(r, path, dpi=args.dpi, size=args.size or "single")
             print(f"figure: {path}", file=sys.stderr)
 
 
