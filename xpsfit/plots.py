@@ -129,9 +129,21 @@ def plot_fit(result: FitResult, ax=None, residual_ax=None, *, title: str | None 
     if legend:
         ax.legend(fontsize=FONT, frameon=False, loc="best")
     if residual_ax is not None:
+        # no intensity tick in the bottom tenth: its label would run into the residual panel
+        lo, hi = ax.get_ylim()
+        ax.set_yticks([t for t in MaxNLocator(5).tick_values(lo, hi)
+                       if lo + 0.1 * (hi - lo) <= t <= hi])
+        ax.set_ylim(lo, hi)
         residual_ax.axhline(0, color="0.5", lw=0.6)
-        residual_ax.plot(x, cv["residual"].values, color="k", lw=0.6)
-        residual_ax.set_ylabel("(data−fit)/σ", fontsize=FONT)
+        r = cv["residual"].values
+        residual_ax.plot(x, r, color="k", lw=0.6)
+        # symmetric range, ticks well inside it: the top tick label must not reach up into
+        # the bottom tick label of the panel above
+        lim = max(3.0, 1.15 * float(np.nanmax(np.abs(r))) if np.isfinite(r).any() else 3.0)
+        step = max(1, int(lim * 0.6))
+        residual_ax.set_ylim(-lim, lim)
+        residual_ax.set_yticks([-step, 0, step])
+        residual_ax.set_ylabel("res. (σ)", fontsize=FONT)   # (data − fit)/σ, short to fit
         residual_ax.tick_params(labelsize=FONT)
         be_axis(residual_ax, x)
         residual_ax.set_xlabel("binding energy (eV)", fontsize=TITLE_FONT)

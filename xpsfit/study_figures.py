@@ -83,7 +83,8 @@ def _key_lines(ax, lines, xy) -> None:
                     fontweight="bold" if weight in ("bold", "warn") else "normal")
 
 
-def _fit_column(sub, series, nrows: int, *, residuals: bool, ylabel: bool) -> list:
+def _fit_column(sub, series, nrows: int, *, residuals: bool, ylabel: bool,
+                narrow: bool = False) -> list:
     """One series' fit panels, top to bottom in series order, one intensity scale per column
     so growth down the column is visible. Returns the fit axes."""
     ratios = [4, 1] * nrows if residuals else [1] * nrows
@@ -114,7 +115,6 @@ def _fit_column(sub, series, nrows: int, *, residuals: bool, ylabel: bool) -> li
             rax.set_xlabel("")
             rax.set_ylabel("")
             rax.tick_params(labelleft=False, left=False, labelsize=FONT, length=2.0, pad=1.5)
-            rax.set_ylim(-4.5, 4.5)
         lines = [(series.labels[k], None, "bold")]
         lines += [(f"{labels.get(sp, sp)} appears", species_colour(sp), "normal")
                   for sp in onsets.get(k, [])]
@@ -123,7 +123,7 @@ def _fit_column(sub, series, nrows: int, *, residuals: bool, ylabel: bool) -> li
         _key_lines(ax, lines, (0.03, 0.94))
     for ax in axes[:-1]:
         ax.tick_params(labelbottom=False)
-    sub.supxlabel("binding energy (eV)", fontsize=TITLE_FONT)
+    sub.supxlabel("BE (eV)" if narrow else "binding energy (eV)", fontsize=TITLE_FONT)
     if ylabel:
         sub.supylabel("intensity (a.u.)", fontsize=TITLE_FONT)
     return list(fits)
@@ -231,7 +231,8 @@ def study_figure(series_list, names=None, *, size="double", residuals: bool = Fa
             sub.suptitle(f"{series_list[0].recipe.region} composition", fontsize=TITLE_FONT,
                          fontweight="bold")
             continue
-        _fit_column(sub, series_list[k], nrows, residuals=residuals, ylabel=(k == 0))
+        _fit_column(sub, series_list[k], nrows, residuals=residuals, ylabel=(k == 0),
+                    narrow=w < 12)
         sub.suptitle(names[k], fontsize=TITLE_FONT, fontweight="bold")
     _legend(fig, series_list, ncols=ncols_legend)
     return fig
