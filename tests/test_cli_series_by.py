@@ -39,6 +39,11 @@ def test_series_by_file_fits_each_electrode_and_finds_the_true_onsets(tmp_path):
     assert [len(s.results) for s in saved] == [5, 5]
     saved_onsets = {o.species: o.label for o in saved[1].onsets}
     assert saved_onsets["POx"] == "4.0 V"
+    # the saved series re-make the same study figure without refitting
+    from xpsfit.cli import main
+    assert main(["export", str(out / "p2p.h5"), "--figure", str(out / "again.svg")]) == 0
+    svg = (out / "again.svg").read_text(encoding="utf-8")
+    assert "P 2p composition" in svg and "POₓ appears" in svg and ">CNF<" in svg
 
 
 def test_series_by_sample_groups_by_electrode_name():

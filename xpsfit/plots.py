@@ -3,7 +3,7 @@
 * :func:`species_colour` — the one palette shared by every figure and the GUI;
 * :func:`plot_fit` / :func:`fit_figure` — the single-fit panel: data, envelope, components
   shaded against the background, residual panel below; BE decreasing to the right;
-* :func:`plot_composition_bars` / :func:`composition_figure` — stacked composition bars;
+* :func:`clipped_errors` — error bars of stacked fractions cut to 0–100 %;
 * :func:`journal_figure`, :data:`WIDTHS_CM`, :data:`MIN_FONT_PT` — print sizes: every figure is
   built at its printed width (single column 8.5 cm, double 17.8 cm) with fonts ≥ 7 pt, so what
   is measured on the figure is what the journal prints.
@@ -210,23 +210,5 @@ def clipped_errors(top: np.ndarray, err: np.ndarray, lo: float = 0.0, hi: float 
     return np.vstack([lower, upper])
 
 
-def plot_composition_bars(series, ax=None, *, horizontal: bool = False):
-    """Stacked composition bars per spectrum of one series (fractions in % of the region's
-    area), each segment with a ±1σ bar at its upper edge cut to 0–100 %
-    (:func:`clipped_errors`). Returns the axes. For several series side by side use
-    :func:`xpsfit.study_figures.plot_composition_chart`."""
-    from .study_figures import plot_composition_chart
-    if ax is None:
-        ax = journal_figure("single", 6.5).subplots()
-    plot_composition_chart(ax, [series], names=[""], horizontal=horizontal)
-    return ax
-
-
-def composition_figure(series, *, size="single") -> Figure:
-    from .study_figures import composition_chart_figure
-    return composition_chart_figure([series], size=size)
-
-
 __all__ = ["species_colour", "plot_fit", "fit_figure", "save_figure", "save_fit_figure",
-           "journal_figure", "width_cm", "WIDTHS_CM", "MIN_FONT_PT", "clipped_errors",
-           "plot_composition_bars", "composition_figure"]
+           "journal_figure", "width_cm", "WIDTHS_CM", "MIN_FONT_PT", "clipped_errors"]

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from ..result import FitResult, SeriesResult
+from .fit import size_arg
 
 
 def register(subparsers) -> None:
@@ -20,6 +21,12 @@ def register(subparsers) -> None:
     p.add_argument("--table", help="CSV table of components (one row per spectrum × species)")
     p.add_argument("--plot", help="fit figure (PNG/PDF); several fits get _<n> before the "
                                   "suffix")
+    p.add_argument("--figure", metavar="PNG|PDF|SVG",
+                   help="the study figure of the saved series (fit columns with one "
+                        "composition chart between them), as written by xpsfit fit --series")
+    p.add_argument("--size", default="double", type=size_arg,
+                   help="figure width: single, double or a width in cm")
+    p.add_argument("--dpi", type=int, default=300, help="PNG resolution (default 300)")
     p.add_argument("--vamas", help="the fitted spectra (raw counts) as a VAMAS file")
     p.add_argument("--report", action="store_true", help="print the text report of every fit")
     p.set_defaults(func=run)
@@ -49,6 +56,17 @@ def run(args) -> int:
         for r, path in zip(fits, _plot_paths(args.plot, len(fits))):
             save_fit_figure(r, path)
             print(f"figure: {path}", file=sys.stderr)
+        wrote = True
+    if args.figure:
+        from ..errors import ExportError
+        from ..plots import save_figure
+        from ..study_figures import study_figure
+        series = [r for r in results if isinstance(r, SeriesResult)]
+        if not series:
+            raise ExportError("--figure needs a saved series (xpsfit fit --series --save)",
+                              path=args.result)
+        save_figure(study_figure(series, size=args.size), args.figure, dpi=args.dpi)
+        print(f"figure: {args.figure}", file=sys.stderr)
         wrote = True
     if args.vamas:
         from ..io.vamas_writer import write_vamas

@@ -42,7 +42,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="print the full text report per fit (with --series and a PDF path: "
                         "write the study report: figure, composition table with σ, onsets, "
                         "fit verdicts, recipe, version)")
-    p.add_argument("--size", default=None, type=_size,
+    p.add_argument("--size", default=None, type=size_arg,
                    help="figure width: single (8.5 cm), double (17.8 cm) or a width in cm "
                         "(default double; single fits default to single)")
     p.add_argument("--dpi", type=int, default=300, help="PNG resolution (default 300)")
@@ -55,7 +55,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "is shifted so that line sits at its energy before the fits")
 
 
-def _size(text: str):
+def size_arg(text: str):
     """A size preset or a width in cm, checked when the figure is built."""
     try:
         return float(text)
