@@ -28,6 +28,11 @@ def s2p():
 
 
 @pytest.fixture(scope="module")
+def fig3(s2p):
+    return study_figure(s2p)
+
+
+@pytest.fixture(scope="module")
 def controls():
     out = []
     for region, rec in (("S 2p", "s2p_sulfide.toml"), ("P 2p", "p2p_sulfide.toml")):
@@ -82,8 +87,8 @@ def fit_axes(fig):
             if ax.get_visible() and ax.get_xlim()[0] > 150]
 
 
-def test_study_figure_is_fig3(s2p):
-    fig = study_figure(s2p)
+def test_study_figure_is_fig3(s2p, fig3):
+    fig = fig3
     words = assert_print_quality(fig, 17.8)
     # chemical labels, never recipe keys, wherever a person reads
     for label in ("PS₄³⁻", "S²⁻", "S⁰", "Sₙ²⁻ / P–S–P"):
@@ -127,13 +132,17 @@ def _error_segments(ax):
     return np.concatenate(segs)
 
 
-def test_error_bars_never_above_100_percent(s2p):
-    fig = study_figure(s2p)
+def test_error_bars_never_above_100_percent(s2p, fig3):
+    fig = fig3
     chart = fig.subfigs[1].axes[0]
     pts = _error_segments(chart)
     assert pts[:, 0].max() <= 100.0 + 1e-9 and pts[:, 0].min() >= -1e-9
     # the top segment's edge is 100 %: its bar is drawn, one-sided
     assert np.isclose(pts[:, 0], 100.0).any()
+    # a segment whose species the presence test rejects is hatched, every other one plain
+    hatched = [p for p in chart.patches if p.get_hatch()]
+    assert len(hatched) == sum(not t.present for s in s2p for t in s.presence) > 0
+    assert "not detected" in [t.get_text() for t in fig.legends[0].get_texts()]
     vertical = composition_chart_figure(s2p[1]).axes[0]
     assert vertical.get_xlim() == (0.0, 100.0)
 
@@ -148,8 +157,8 @@ def test_single_column_preset_keeps_7pt_and_no_overlap(s2p):
     assert_print_quality(fig, 8.5)
 
 
-def test_residual_panels_are_optional(s2p):
-    plain = study_figure(s2p)
+def test_residual_panels_are_optional(s2p, fig3):
+    plain = fig3
     with_res = study_figure(s2p, residuals=True)
     assert len(fit_axes(with_res)) == 2 * len(fit_axes(plain)) == 20
     assert_print_quality(with_res, 17.8)

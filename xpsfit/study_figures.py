@@ -27,6 +27,7 @@ from .plots import (FONT, TITLE_FONT, background_name, clipped_errors, journal_f
                     plot_fit, species_colour, width_cm)
 
 _SEGMENT_ALPHA = 0.85
+_ND_STYLE = {"alpha": 0.35, "hatch": "/////", "edgecolor": "0.35"}
 
 
 def series_title(series) -> str:
@@ -52,9 +53,13 @@ def _species(series_list) -> list[tuple[str, str]]:
 
 
 def _legend(fig, series_list, *, ncols: int, data: bool = True) -> None:
-    """Species swatches (+ data/envelope/background keys) on top, in balanced rows."""
+    """Species swatches (+ data/envelope/background keys) on top, at most ``ncols`` per row,
+    rows balanced."""
     handles = [Patch(facecolor=species_colour(k), alpha=_SEGMENT_ALPHA, edgecolor="none",
                      label=lab) for k, lab in _species(series_list)]
+    if any(not t.present for s in series_list for t in s.presence):
+        handles.append(Patch(facecolor="0.85", label="not detected", **{
+            k: v for k, v in _ND_STYLE.items() if k != "alpha"}))
     if data:
         first = series_list[0].results[0]
         handles += [Line2D([], [], ls="none", marker="o", ms=3, mfc="none", mew=0.6,
@@ -149,12 +154,16 @@ def plot_composition_chart(ax, series_list, names=None, *, horizontal: bool = Tr
         for key, lab in species:
             f = np.array([100 * max(_fraction(r, key), 0.0) for r in s.results])
             e = np.array([100 * _fraction(r, key, "fraction_stderr") for r in s.results])
-            kw = dict(color=species_colour(key), alpha=_SEGMENT_ALPHA, edgecolor="white",
-                      linewidth=0.4)
-            if horizontal:
-                bar(pos, f, height, left=start, **kw)
-            else:
-                bar(pos, f, height, bottom=start, **kw)
+            nd = np.array([_not_detected(s, j, key) for j in range(len(s.results))])
+            for mask, style in ((~nd, {}), (nd, _ND_STYLE)):
+                if not mask.any():
+                    continue
+                kw = dict(color=species_colour(key), alpha=_SEGMENT_ALPHA, edgecolor="white",
+                          linewidth=0.4) | style
+                if horizontal:
+                    bar(pos[mask], f[mask], height, left=start[mask], **kw)
+                else:
+                    bar(pos[mask], f[mask], height, bottom=start[mask], **kw)
             edge = start + f
             shown = f > 0
             err = clipped_errors(edge[shown], e[shown])
@@ -199,6 +208,13 @@ def plot_composition_chart(ax, series_list, names=None, *, horizontal: bool = Tr
         ax.spines[side].set_visible(False)
 
 
+def _not_detected(series, j: int, key: str) -> bool:
+    """True when spectrum j's presence test says the species is not there: its segment is
+    then hatched, so a fitted non-zero fraction is not read as a detection."""
+    return any(t.series_index == j and t.species == key and not t.present
+               for t in series.presence)
+
+
 def _fraction(result, key: str, field: str = "fraction") -> float:
     try:
         v = getattr(result.component(key), field)
@@ -217,8 +233,8 @@ def study_figure(series_list, names=None, *, size="double", residuals: bool = Fa
     w = width_cm(size)
     row_cm = (2.9 if w > 12 else 2.3) + (0.8 if residuals else 0.0)
     nspecies = len(_species(series_list))
-    ncols_legend = min(nspecies + 3, 8 if w > 12 else 4)
-    legend_rows = -(-(nspecies + 3) // ncols_legend)
+    ncols_legend = 8 if w > 12 else 3
+    legend_rows = -(-(nspecies + 4) // ncols_legend)
     fig = journal_figure(size, nrows * row_cm + 1.6 + 0.45 * legend_rows)
     left = -(-len(series_list) // 2)
     order = list(range(left)) + [None] + list(range(left, len(series_list)))
@@ -306,7 +322,7 @@ def singles_figure(series_list, *, size="double", residuals: bool = False):
                 lines.append(("fit flagged: see report", None, "warn"))
             _key_lines(tax, lines, (0.0, 1.0))
         sub.suptitle(f"{s.recipe.region}", fontsize=TITLE_FONT, fontweight="bold")
-    _legend(fig, series_list, ncols=min(len(_species(series_list)) + 3, 8 if w > 12 else 4))
+    _legend(fig, series_list, ncols=8 if w > 12 else 3)
     return fig
 
 
