@@ -253,3 +253,29 @@ def test_report_pdf_has_figure_tables_onsets_verdicts_recipe(s2p, tmp_path):
     with pytest.raises(xpsfit.ExportError, match="multi-page PDF"):
         write_report(tmp_path / "r.png", s2p)
     assert [p.name for p in tmp_path.iterdir()] == ["r.pdf"]
+
+
+def test_flagged_fit_is_marked_in_the_figure(s2p):
+    import dataclasses
+    bad = dataclasses.replace(s2p[0].results[2], flags=["S0 at a bound"])
+    series = dataclasses.replace(s2p[0], results=[*s2p[0].results[:2], bad,
+                                                  *s2p[0].results[3:]])
+    fig = study_figure([series, s2p[1]])
+    cnf = fig.subfigs[0].axes
+    assert any(t.get_text() == "fit flagged: see report" for t in cnf[2].texts)
+    assert not any("flagged" in t.get_text() for ax in cnf[:2] for t in ax.texts)
+
+
+@pytest.mark.parametrize("option, message", [
+    (["--report", "r.png"], "multi-page PDF"), (["--plot", "f.jpg"], "--plot: use a .png"),
+    (["--size", "poster"], "unknown figure size"), (["--dpi", "5"], "--dpi 5")])
+def test_bad_figure_options_fail_before_anything_is_written(tmp_path, capsys, option, message):
+    from xpsfit.cli import main
+    args = ["fit", str(EXAMPLES / "kb_series.vms"), "-r", str(EXAMPLES / "s2p_sulfide.toml"),
+            "--series", "--table", str(tmp_path / "t.csv")]
+    if option[0] in ("--report", "--plot"):
+        option = [option[0], str(tmp_path / option[1])]
+    assert main(args + option) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []

@@ -54,11 +54,18 @@ def fit_verdict_lines(series, name: str) -> list[str]:
     if st is not None:
         lines.append(f"  series: reduced χ² = {st.redchi:.3g}, N = {st.ndata}, "
                      f"free parameters = {st.nvarys}, converged = {st.success}")
-    for lab, r in zip(series.labels, series.results):
+    for j, (lab, r) in enumerate(zip(series.labels, series.results)):
         verdict = "ok" if r.success else "NOT TRUSTWORTHY: " + "; ".join(r.flags)
+        # the joint fit's rigid shift of this spectrum (s{j}_shift), else the charge reference's
+        p = series.parameters.get(f"s{j}_shift")
+        if p is None:
+            shift = f"charge shift = {r.charge_shift:+.3f} eV"
+        elif not p.vary:
+            shift = f"rigid shift = {p.value:+.3f} eV (fixed: the series' energy reference)"
+        else:
+            shift = f"rigid shift = {p.value:+.3f} ± {p.stderr:.3f} eV"
         lines.append(f"  {lab}: reduced χ² = {r.statistics.redchi:.3g}, Abbe = "
-                     f"{r.statistics.abbe:.2f}, charge shift = {r.charge_shift:+.3f} eV — "
-                     f"{verdict}")
+                     f"{r.statistics.abbe:.2f}, {shift} — {verdict}")
         lines += [f"      warning: {w}" for w in r.warnings]
     lines += [f"  warning: {w}" for w in series.warnings]
     return lines
