@@ -134,9 +134,9 @@ def _fit_column(sub, series, nrows: int, *, residuals: bool, ylabel: bool,
     return list(fits)
 
 
-def plot_composition_chart(ax, series_list, names=None, *, horizontal: bool = True) -> None:
-    """Stacked composition bars of every series: one group per state (top to bottom in series
-    order when horizontal, so the groups line up with the fit rows), one bar per series in the
+def plot_composition_chart(ax, series_list, names=None) -> None:
+    """Horizontal stacked composition bars of every series: one group per state, top to
+    bottom in series order so the groups line up with the fit rows, one bar per series in the
     group, ±1σ error bars at each segment's edge cut to 0–100 %."""
     names = list(names) if names is not None else [series_title(s) for s in series_list]
     species = _species(series_list)
@@ -146,64 +146,40 @@ def plot_composition_chart(ax, series_list, names=None, *, horizontal: bool = Tr
     offsets = (np.arange(nseries) - (nseries - 1) / 2) * height * 1.08
     if nseries > 1:
         offsets = offsets + 0.1        # room for the state caption above each group
-    bar = ax.barh if horizontal else ax.bar
     ticks, ticklabels = [], []
     for i, s in enumerate(series_list):
         pos = np.arange(len(s.results)) + offsets[i]
         start = np.zeros(len(s.results))
-        for key, lab in species:
+        for key, _label in species:
             f = np.array([100 * max(_fraction(r, key), 0.0) for r in s.results])
             e = np.array([100 * _fraction(r, key, "fraction_stderr") for r in s.results])
             nd = np.array([_not_detected(s, j, key) for j in range(len(s.results))])
             for mask, style in ((~nd, {}), (nd, _ND_STYLE)):
-                if not mask.any():
-                    continue
-                kw = dict(color=species_colour(key), alpha=_SEGMENT_ALPHA, edgecolor="white",
-                          linewidth=0.4) | style
-                if horizontal:
-                    bar(pos[mask], f[mask], height, left=start[mask], **kw)
-                else:
-                    bar(pos[mask], f[mask], height, bottom=start[mask], **kw)
+                if mask.any():
+                    ax.barh(pos[mask], f[mask], height, left=start[mask],
+                            **(dict(color=species_colour(key), alpha=_SEGMENT_ALPHA,
+                                    edgecolor="white", linewidth=0.4) | style))
             edge = start + f
             shown = f > 0
-            err = clipped_errors(edge[shown], e[shown])
-            if horizontal:
-                ax.errorbar(edge[shown], pos[shown], xerr=err, fmt="none", ecolor="k",
-                            elinewidth=0.5, capsize=1.5, capthick=0.5)
-            else:
-                ax.errorbar(pos[shown], edge[shown], yerr=err, fmt="none", ecolor="k",
-                            elinewidth=0.5, capsize=1.5, capthick=0.5)
+            ax.errorbar(edge[shown], pos[shown], xerr=clipped_errors(edge[shown], e[shown]),
+                        fmt="none", ecolor="k", elinewidth=0.5, capsize=1.5, capthick=0.5)
             start = edge
-        if nseries > 1:
-            ticks += list(pos)
-            ticklabels += [names[i]] * len(pos)
-    region = series_list[0].recipe.region
-    if nseries == 1:
-        ticks = list(range(nstates))
-        ticklabels = list(series_list[0].labels)
-    set_ticks = ax.set_yticks if horizontal else ax.set_xticks
-    set_ticks(ticks, ticklabels, fontsize=FONT)
-    value_axis = ax.xaxis if horizontal else ax.yaxis
-    value_axis.set_ticks([0, 25, 50, 75, 100])
-    value_axis.set_label_text(f"% of {region} area", fontsize=TITLE_FONT)
+        ticks += list(pos)
+        ticklabels += [names[i]] * len(pos)
+    if nseries == 1:                           # one bar per state: the state is the tick
+        ticks, ticklabels = list(range(nstates)), list(series_list[0].labels)
+    ax.set_yticks(ticks, ticklabels, fontsize=FONT)
+    ax.set_xticks([0, 25, 50, 75, 100])
+    ax.set_xlabel(f"% of {series_list[0].recipe.region} area", fontsize=TITLE_FONT)
     ax.tick_params(labelsize=FONT, length=2.5, pad=1.5)
-    (ax.set_xlim if horizontal else ax.set_ylim)(0, 100)
-    span = (-0.5, nstates - 0.5)
-    if horizontal:
-        ax.set_ylim(span[1], span[0])          # first state on top, like the fit rows
-    else:
-        ax.set_xlim(*span)
-    if nseries > 1:                            # state caption above (or below) each group
+    ax.set_xlim(0, 100)
+    ax.set_ylim(nstates - 0.5, -0.5)           # first state on top, like the fit rows
+    if nseries > 1:                            # state caption above each group
         labels = series_list[0].labels
         for k in range(nstates):
-            text = labels[k] if k < len(labels) else ""
-            if horizontal:
-                ax.text(0.0, k + offsets[0] - height / 2 - 0.03, text, ha="left",
-                        va="bottom", fontsize=FONT, fontweight="bold",
-                        transform=ax.get_yaxis_transform())
-            else:
-                ax.text(k, -0.0, text, ha="center", va="top", fontsize=FONT,
-                        fontweight="bold", transform=ax.get_xaxis_transform())
+            ax.text(0.0, k + offsets[0] - height / 2 - 0.03, labels[k] if k < len(labels)
+                    else "", ha="left", va="bottom", fontsize=FONT, fontweight="bold",
+                    transform=ax.get_yaxis_transform())
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
 
