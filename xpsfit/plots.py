@@ -140,7 +140,7 @@ def plot_fit(result: FitResult, ax=None, residual_ax=None, *, title: str | None 
         # symmetric range, ticks well inside it: the top tick label must not reach up into
         # the bottom tick label of the panel above
         lim = max(3.0, 1.15 * float(np.nanmax(np.abs(r))) if np.isfinite(r).any() else 3.0)
-        step = max(1, int(lim * 0.6))
+        step = max(1, round(lim * 0.6))
         residual_ax.set_ylim(-lim, lim)
         residual_ax.set_yticks([-step, 0, step])
         residual_ax.set_ylabel("res. (σ)", fontsize=FONT)   # (data − fit)/σ, short to fit
