@@ -266,14 +266,20 @@ def test_flagged_fit_is_marked_in_the_figure(s2p):
     assert not any("flagged" in t.get_text() for ax in cnf[:2] for t in ax.texts)
 
 
-@pytest.mark.parametrize("option, message", [
-    (["--report", "r.png"], "multi-page PDF"), (["--plot", "f.jpg"], "--plot: use a .png"),
-    (["--size", "poster"], "unknown figure size"), (["--dpi", "5"], "--dpi 5")])
-def test_bad_figure_options_fail_before_anything_is_written(tmp_path, capsys, option, message):
+_BAD = [(["--plot", "f.jpg"], "--plot: use a .png"), (["--size", "poster"], "unknown figure size"),
+        (["--dpi", "5"], "dpi 5 is outside")]
+
+
+@pytest.mark.parametrize("series, option, message", [
+    *((["--series"], o, m) for o, m in _BAD), *(([], o, m) for o, m in _BAD),
+    (["--series"], ["--report", "r.png"], "multi-page PDF"),
+    (["--series"], ["--bars", "b.gif"], "--bars: use a .png")])
+def test_bad_figure_options_fail_before_anything_is_written(tmp_path, capsys, series, option,
+                                                            message):
     from xpsfit.cli import main
     args = ["fit", str(EXAMPLES / "kb_series.vms"), "-r", str(EXAMPLES / "s2p_sulfide.toml"),
-            "--series", "--table", str(tmp_path / "t.csv")]
-    if option[0] in ("--report", "--plot"):
+            *series, "--table", str(tmp_path / "t.csv")]
+    if option[0] in ("--report", "--plot", "--bars"):
         option = [option[0], str(tmp_path / option[1])]
     assert main(args + option) == 2
     err = capsys.readouterr().err

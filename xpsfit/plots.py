@@ -171,13 +171,17 @@ def fit_figure(result: FitResult, *, size="single", residuals: bool = True) -> F
     return fig
 
 
+def check_dpi(dpi, path=None) -> None:
+    if not 50 <= int(dpi) <= 2400:
+        raise ExportError(f"dpi {dpi} is outside 50–2400", path=path)
+
+
 def save_figure(fig: Figure, path: str | os.PathLike, *, dpi: int = 300) -> None:
     """Save a Figure atomically; format from the suffix (png at ``dpi``, vector pdf, svg)."""
     fmt = os.path.splitext(str(path))[1].lstrip(".").lower() or "png"
     if fmt not in ("png", "pdf", "svg"):
         raise ExportError(f"unsupported figure format {fmt!r} (use .png, .pdf or .svg)", path=path)
-    if not 50 <= int(dpi) <= 2400:
-        raise ExportError(f"dpi {dpi} is outside 50–2400", path=path)
+    check_dpi(dpi, path)
     try:
         # svg.fonttype "none" keeps text as text (editable in Inkscape/Illustrator);
         # pdf.fonttype 42 embeds TrueType fonts, which journals' PDF checks accept

@@ -63,8 +63,23 @@ def size_arg(text: str):
         return text
 
 
+def check_figure_name(flag: str, path) -> None:
+    if path and Path(path).suffix.lower() not in (".png", ".pdf", ".svg"):
+        from ..errors import ExportError
+        raise ExportError(f"{flag}: use a .png, .pdf or .svg name", path=path)
+
+
+def check_figure_options(args) -> None:
+    """Bad figure options fail before anything is fitted or written (one line, exit 2)."""
+    from ..plots import check_dpi, width_cm
+    check_figure_name("--plot", args.plot)
+    width_cm(args.size or "double")
+    check_dpi(args.dpi)
+
+
 def run(args) -> int:
     from ..recipe import load_recipe
+    check_figure_options(args)
     recipe = load_recipe(args.recipe)
     if isinstance(args.report, str) and Path(args.report).suffix.lower() not in (
             ".pdf", ".png", ".svg"):          # "--report FILE.vms": the flag took a spectrum

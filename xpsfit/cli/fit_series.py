@@ -53,18 +53,14 @@ def wants(args) -> bool:
 
 
 def check_outputs(args) -> None:
-    """Bad figure options fail before anything is fitted or written (one line, exit 2)."""
+    """Bad --bars/--report names fail before anything is fitted or written (the --plot, --size
+    and --dpi checks ran in ``cli.fit.run``)."""
     from ..errors import ExportError
-    from ..plots import width_cm
-    for flag, path in (("--plot", args.plot), ("--bars", args.bars)):
-        if path and Path(path).suffix.lower() not in (".png", ".pdf", ".svg"):
-            raise ExportError(f"{flag}: use a .png, .pdf or .svg name", path=path)
+    from .fit import check_figure_name
+    check_figure_name("--bars", args.bars)
     if isinstance(args.report, str) and Path(args.report).suffix.lower() != ".pdf":
         raise ExportError("--report: the study report is a multi-page PDF; give it a .pdf "
                           "name (use --plot for a PNG/SVG figure)", path=args.report)
-    width_cm(args.size or "double")
-    if not 50 <= args.dpi <= 2400:
-        raise ExportError(f"--dpi {args.dpi} is outside 50–2400")
 
 
 def run(spectra, recipe, args) -> int:
