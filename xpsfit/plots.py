@@ -85,8 +85,8 @@ def journal_figure(size="single", height_cm: float = 7.0) -> Figure:
 
 
 def background_name(result: FitResult) -> str:
-    return f"{_BACKGROUND_NAMES.get(result.recipe.background.type, result.recipe.background.type)}" \
-           " background"
+    kind = result.recipe.background.type
+    return f"{_BACKGROUND_NAMES.get(kind, kind)} background"
 
 
 def be_axis(ax, x) -> None:

@@ -67,8 +67,9 @@ def _legend(fig, series_list, *, ncols: int, data: bool = True) -> None:
                     Line2D([], [], color="k", lw=1.0, label="envelope"),
                     Line2D([], [], color="0.4", lw=0.8, ls="--", label=background_name(first))]
     rows = -(-len(handles) // ncols)
-    fig.legend(handles=handles, loc="outside upper center", ncols=-(-len(handles) // rows), fontsize=FONT,
-               frameon=False, handlelength=1.4, columnspacing=1.0, handletextpad=0.4)
+    fig.legend(handles=handles, loc="outside upper center", ncols=-(-len(handles) // rows),
+               fontsize=FONT, frameon=False, handlelength=1.4, columnspacing=1.0,
+               handletextpad=0.4)
 
 
 def _key_lines(ax, lines, xy) -> None:
@@ -248,10 +249,11 @@ def verdict_lines(series, k: int) -> list[tuple[str, str, str]]:
     out = []
     for c in series.results[k].components:
         t = tests.get(c.species)
+        value = f"{c.label}: {100 * c.fraction:.1f} ± {100 * c.fraction_stderr:.1f} %"
         if t is None:
-            text = f"{c.label}: {100 * c.fraction:.1f} ± {100 * c.fraction_stderr:.1f} % (untested)"
+            text = f"{value} (untested)"
         elif t.present:
-            text = f"{c.label}: {100 * c.fraction:.1f} ± {100 * c.fraction_stderr:.1f} %"
+            text = value
         else:
             ul = f" (< {100 * t.upper_limit:.1f} %)" if math.isfinite(t.upper_limit) else ""
             text = f"{c.label}: not detected{ul}"
@@ -315,5 +317,6 @@ def study_figure_of(layout: str, series_list, names=None, *, size="double",
     raise ExportError(f"unknown figure layout {layout!r} (use {' or '.join(LAYOUTS)})")
 
 
-__all__ = ["study_figure", "study_figure_of", "LAYOUTS", "composition_chart_figure", "singles_figure", "plot_composition_chart",
+__all__ = ["study_figure", "study_figure_of", "LAYOUTS", "composition_chart_figure",
+           "singles_figure", "plot_composition_chart",
            "series_title", "verdict_lines"]
