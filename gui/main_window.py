@@ -11,8 +11,8 @@ from typing import Callable
 
 from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence, QUndoStack
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QHBoxLayout, QLabel, QListWidget,
-                               QListWidgetItem, QMainWindow, QMessageBox, QProgressBar,
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QHBoxLayout, QInputDialog, QLabel,
+                               QListWidget, QListWidgetItem, QMainWindow, QMessageBox, QProgressBar,
                                QPushButton, QSplitter, QTabWidget, QVBoxLayout, QWidget,
                                QAbstractItemView)
 
@@ -169,7 +169,7 @@ class MainWindow(QMainWindow):
         m.addSeparator()
         self._action(m, "Export result (&HDF5)…", self.export_hdf5_dialog, QKeySequence.Save)
         self._action(m, "Export table (&CSV)…", self.export_csv_dialog, "Ctrl+E")
-        self._action(m, "Export &plot (PNG/SVG)…", self.export_plot_dialog, "Ctrl+P")
+        self._action(m, "Export &plot (PNG/SVG/PDF)…", self.export_plot_dialog, "Ctrl+P")
         m.addSeparator()
         self._action(m, "&Quit", self.close, QKeySequence.Quit)
         e = mb.addMenu("&Edit")
@@ -705,9 +705,27 @@ class MainWindow(QMainWindow):
             return False
         return self._write_atomically(path, lambda tmp: xpsfit.write_table(res, tmp), "table")
 
-    def export_plot(self, path) -> bool:
-        view = self.series_view if self.tabs.currentIndex() == 1 else self.view
-        return self._write_atomically(path, lambda tmp: view.export_image(str(tmp)), "plot")
+    #: PNG resolution of "Export plot" (asked in the dialog)
+    export_dpi = 300
+
+    def export_plot(self, path, dpi: int | None = None) -> bool:
+        """The same matplotlib figure the CLI and the report build (what you see is what you
+        export): the fit figure on the spectrum tab, the Fig. 3 layout on the series tab;
+        PNG at ``dpi``, vector SVG or PDF."""
+        suffix = Path(path).suffix.lower()
+        if suffix not in (".png", ".svg", ".pdf"):
+            self.report_error(f"{path}: cannot write plot: use a .png, .svg or .pdf name")
+            return False
+        series = self._series_tab()
+        res = self._export_target(series)
+        if res is None:
+            return False
+        dpi = int(dpi or self.export_dpi)
+
+        def write(tmp):
+            fig = xpsfit.study_figure([res]) if series else xpsfit.fit_figure(res)
+            xpsfit.save_figure(fig, tmp, dpi=dpi)
+        return self._write_atomically(path, write, "plot")
 
     def _series_tab(self) -> bool:
         return self.tabs.currentIndex() == 1
@@ -726,9 +744,16 @@ class MainWindow(QMainWindow):
 
     def export_plot_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export plot", "fit.png",
-                                              "PNG (*.png);;SVG (*.svg)")
-        if path:
-            self.export_plot(path)
+                                              "PNG (*.png);;SVG (*.svg);;PDF (*.pdf)")
+        if not path:
+            return
+        if Path(path).suffix.lower() == ".png":
+            dpi, ok = QInputDialog.getInt(self, "Export plot", "PNG resolution (dpi):",
+                                          self.export_dpi, 72, 1200, 50)
+            if not ok:
+                return
+            self.export_dpi = dpi
+        self.export_plot(path)
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
         if self.job is not None:

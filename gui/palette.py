@@ -1,5 +1,5 @@
-"""Species colours: the core's palette (``xpsfit.plots.species_colour``), so each species has
+"""Species colours: the core's palette (``xpsfit.species_colour``), so each species has
 the same colour in the GUI and in the report figures."""
 from __future__ import annotations
 
-from xpsfit.plots import species_colour  # noqa: F401  (re-exported for the views)
+from xpsfit import species_colour  # noqa: F401  (re-exported for the views)

@@ -108,12 +108,9 @@ class SeriesView(QWidget):
             self.plot.addItem(pg.ScatterPlotItem([x[i]], [105.0], symbol="t", size=14,
                                                  brush=pg.mkBrush(colour),
                                                  pen=pg.mkPen("#000000", width=0.8)))
-            label = pg.TextItem(f"{onset.species} onset", color=colour, anchor=(0.5, 1.0))
+            name = next((c.label for c in series.results[0].components
+                         if c.species == onset.species), onset.species)
+            label = pg.TextItem(f"{name} appears", color=colour, anchor=(0.5, 1.0))
             label.setPos(x[i], 109.0 + 4.0 * (stacked.count(i)))
             stacked.append(i)
             self.plot.addItem(label)
-
-    def export_image(self, path: str) -> None:
-        """PNG (or another raster suffix) or SVG of the plot."""
-        from .image_export import export_widget
-        export_widget(self.plot_widget, str(path))

@@ -243,12 +243,6 @@ class SpectrumView(QWidget):
         finally:
             self._suppress = False
 
-    # ----------------------------------------------------------------------------- export
-    def export_image(self, path: str) -> None:
-        """PNG (or another raster suffix) or SVG of the plot."""
-        from .image_export import export_widget
-        export_widget(self.graphics, str(path))
-
 
 def _fit_curves(result) -> dict:
     """Plain arrays of a FitResult's curves (residual normalised by σ)."""

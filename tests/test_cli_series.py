@@ -16,7 +16,7 @@ def test_series_cli_writes_all_outputs(tmp_path, capsys):
                "--bars", str(out["b"]), "--report", str(out["r"])])
     text = capsys.readouterr().out
     assert rc == 0
-    assert "S0: first detected at 3.8 V (F = " in text
+    assert "S⁰: appears at 3.8 V (F = " in text
     rows = list(csv.DictReader(open(out["t"], encoding="utf-8")))
     assert len(rows) == 20 and {"series_index", "label", "present"} <= set(rows[0])
     assert rows[0]["label"] == "pristine"
@@ -40,4 +40,4 @@ def test_series_cli_independent_mode_prints_onsets(capsys):
                "--mode", "independent"])
     text = capsys.readouterr().out
     assert rc in (0, 1)
-    assert "onsets" in text and "POx:" in text
+    assert "onsets" in text and "POₓ:" in text

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import subprocess
 import sys
 
@@ -26,14 +27,23 @@ def test_series_by_file_fits_each_electrode_and_finds_the_true_onsets(tmp_path):
     with open(out / "t.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == 2 * 5 * 3 and {r["series"] for r in rows} == {"cnf_series", "kb_series"}
-    assert (out / "bars_cnf_series.png").stat().st_size > 10_000
-    assert (out / "bars_kb_series.png").stat().st_size > 10_000
-    assert (out / "report.pdf").read_bytes().startswith(b"%PDF-")
+    # ONE composition chart holding both electrodes (named by sample, not by file)
+    assert not list(out.glob("bars_*"))
+    from matplotlib.image import imread
+    img = imread(out / "bars.png")
+    assert img.shape[1] == round(17.8 / 2.54 * 300)            # --size double at 300 dpi
+    pdf = (out / "report.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF-") and len(re.findall(rb"/Type /Page\W", pdf)) >= 2
     import xpsfit
     saved = xpsfit.load_results(out / "p2p.h5")
     assert [len(s.results) for s in saved] == [5, 5]
     saved_onsets = {o.species: o.label for o in saved[1].onsets}
     assert saved_onsets["POx"] == "4.0 V"
+    # the saved series re-make the same study figure without refitting
+    from xpsfit.cli import main
+    assert main(["export", str(out / "p2p.h5"), "--figure", str(out / "again.svg")]) == 0
+    svg = (out / "again.svg").read_text(encoding="utf-8")
+    assert "P 2p composition" in svg and "POₓ appears" in svg and ">CNF<" in svg
 
 
 def test_series_by_sample_groups_by_electrode_name():

@@ -184,7 +184,7 @@ def test_plot_axis_decreases_to_the_right():
     lo, hi = ax.get_xlim()
     assert lo > hi
     assert "binding energy" in rax.get_xlabel()
-    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]   # legend below the panels
     assert {"PS4", "S2-", "data", "envelope"} <= set(labels)
 
 

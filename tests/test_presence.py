@@ -43,9 +43,13 @@ def test_absent_component_not_detected_and_present_component_detected(synth):
 def test_onset_sentence_and_fields(synth):
     on = {o.species: o for o in synth.onsets}
     assert on["S0"].index == 2 and on["S0"].label == "state 2"
-    assert on["S0"].sentence.startswith("S0: first detected at state 2 (F = ")
+    assert on["S0"].sentence.startswith("S0: appears at state 2 (F = ")   # label = key here
     assert "fraction = " in on["S0"].sentence and "±" in on["S0"].sentence
     assert on["PS4"].index == 0
+    # present from the first state on is not an appearance: the sentence says so
+    assert on["PS4"].sentence.startswith("PS4: present throughout, state 0 to state 3 (at "
+                                         "state 0: F = ")
+    assert "appears" not in on["PS4"].sentence
 
 
 @pytest.mark.parametrize("file,region,species,onset", [
@@ -70,6 +74,8 @@ def test_controls_have_no_s0_upper_limit_sentence():
     res = fit_series(spectra, load_recipe(EXAMPLES / "s2p_sulfide.toml"))
     on = {o.species: o for o in res.onsets}
     assert on["S0"].index is None and on["S0"].label is None
-    assert on["S0"].sentence.startswith("S0: not detected (fraction < ")
+    assert on["S0"].sentence.startswith("S⁰: not detected (fraction < ")
     assert on["S0"].sentence.endswith("% at every state)")
     assert on["polysulfide"].index == 0
+    # the library's chemical labels, not recipe keys, wherever a person reads
+    assert on["polysulfide"].sentence.startswith("Sₙ²⁻ / P–S–P: present throughout, ")

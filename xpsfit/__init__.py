@@ -54,6 +54,13 @@ _API = {
     "atomic_write": ("xpsfit.atomic", "atomic_write"),
     "reference_shift": ("xpsfit.fitting.referencing", "reference_shift"),
     "apply_reference": ("xpsfit.fitting.charge", "apply_reference"),
+    "species_colour": ("xpsfit.plots", "species_colour"),
+    "fit_figure": ("xpsfit.plots", "fit_figure"),
+    "save_figure": ("xpsfit.plots", "save_figure"),
+    "study_figure": ("xpsfit.study_figures", "study_figure"),
+    "singles_figure": ("xpsfit.study_figures", "singles_figure"),
+    "composition_chart_figure": ("xpsfit.study_figures", "composition_chart_figure"),
+    "write_report": ("xpsfit.report", "write_report"),
 }
 
 __all__ = ["__version__", "DIM", "make_spectrum", "region_key", "shift", "XpsfitError",

@@ -376,7 +376,7 @@ def _figures(out: _Outcome, figures, folder: Path, region: str) -> None:
     for path, block, stem, result in figures:
         target = folder / f"{stem}_b{block:02d}_{region_key(region)}.png"
         try:
-            save_fit_figure(result, target)
+            save_fit_figure(result, target, dpi=150)   # many files: screen resolution
         except Exception as exc:   # a figure is a by-product; the fit itself is kept
             out.failures.append(BatchItem(path, block, f"figure not written: "
                                                        f"{_unexpected(exc)}"))

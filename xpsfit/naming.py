@@ -20,3 +20,12 @@ def param_name(species: str, quantity: str, spectrum: int | None = None) -> str:
     fit, per-spectrum parameters carry ``s{index}_`` in front (``"s3_S2m_area"``)."""
     name = f"{species_prefix(species)}_{quantity}"
     return name if spectrum is None else f"s{spectrum}_{name}"
+
+
+_STATE = re.compile(r"(?<![\w.])\d+(?:\.\d+)?\s*V(?![A-Za-z])|\bpristine\b", re.IGNORECASE)
+
+
+def sample_name(sample: str) -> str:
+    """A sample id without its state of charge: ``"CNF 3.6 V"`` -> ``"CNF"``,
+    ``"KB pristine"`` -> ``"KB"`` (voltages and the word 'pristine' removed)."""
+    return " ".join(_STATE.sub(" ", str(sample or "")).split())

@@ -1,32 +1,59 @@
-"""matplotlib figures for reports and the CLI (Agg only, no pyplot state).
+"""matplotlib figures for reports, the CLI and the GUI's export (Agg only, no pyplot state).
 
 * :func:`species_colour` — the one palette shared by every figure and the GUI;
-* :func:`plot_fit` / :func:`save_fit_figure` — the single-fit panel: data, envelope, components
-  shaded against the background, residual panel below; BE decreasing to the right.
+* :func:`plot_fit` / :func:`fit_figure` — the single-fit panel: data, envelope, components
+  shaded against the background, residual panel below; BE decreasing to the right;
+* :func:`clipped_errors` — error bars of stacked fractions cut to 0–100 %;
+* :func:`journal_figure`, :data:`WIDTHS_CM`, :data:`MIN_FONT_PT` — print sizes: every figure is
+  built at its printed width (single column 8.5 cm, double 17.8 cm) with fonts ≥ 7 pt, so what
+  is measured on the figure is what the journal prints.
 
-Series figures (fit grids, composition bars) are separate functions added beside these.
+The study layouts (Fig. 3 / S13 fits beside one composition chart, Fig. 4 single spectra) are in
+:mod:`xpsfit.study_figures`; the PDF report in :mod:`xpsfit.report`.
 """
 from __future__ import annotations
 
 import os
 import zlib
 
+import numpy as np
+from matplotlib import rc_context
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from .atomic import atomic_path
 from .errors import ExportError
 from .result import FitResult
 from .spectrum import DIM
 
-# Fixed colours for the species of the reference study; anything else hashes into a
-# colour-blind-friendly cycle so a key always gets the same colour in every figure.
+CM = 1 / 2.54
+#: journal column widths (cm): single and double column (ACS, RSC, Elsevier are within 0.3 cm)
+WIDTHS_CM = {"single": 8.5, "double": 17.8}
+#: smallest font at print size; every text of every figure is at least this big (tests check)
+MIN_FONT_PT = 7.0
+FONT = 7.0            # ticks, legends, panel labels
+TITLE_FONT = 8.0      # column titles, axis labels
+
+# Okabe & Ito (2008) colour-blind-safe palette. The reference study's species have fixed
+# colours, chosen so that the species sharing a figure differ in hue AND lightness for the
+# three common colour-vision deficiencies (the old brown P₂Sₓ / pink POₓ pair did not).
+OKABE_ITO = {"blue": "#0072B2", "green": "#009E73", "orange": "#E69F00", "purple": "#CC79A7",
+             "vermillion": "#D55E00", "sky": "#56B4E9", "yellow": "#F0E442", "black": "#000000"}
 _FIXED = {
-    "PS4": "#1f77b4", "S2-": "#d62728", "polysulfide": "#2ca02c", "S0": "#ff7f0e",
-    "SOx": "#9467bd", "P2Sx": "#8c564b", "POx": "#e377c2",
-    "C-C": "#7f7f7f", "C-O": "#17becf", "C=O": "#bcbd22", "O-C=O": "#9467bd",
+    "PS4": OKABE_ITO["blue"], "S2-": OKABE_ITO["green"], "polysulfide": OKABE_ITO["orange"],
+    "S0": OKABE_ITO["purple"], "SOx": "#882255", "SO4": "#882255", "SO3": "#AA4499",
+    "P2Sx": OKABE_ITO["sky"], "POx": OKABE_ITO["vermillion"], "Cl-": OKABE_ITO["green"],
+    "C-C": "#777777", "C-O": OKABE_ITO["sky"], "C=O": OKABE_ITO["orange"],
+    "O-C=O": OKABE_ITO["purple"],
 }
-_CYCLE = ["#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#f0e442",
-          "#000000", "#999999"]
+# anything else hashes into the same safe set so a key always gets the same colour
+_CYCLE = [OKABE_ITO[k] for k in ("blue", "orange", "green", "purple", "sky", "vermillion")] + [
+    "#882255", "#777777"]
+
+VECTOR_RC = {"svg.fonttype": "none", "pdf.fonttype": 42}
+
+_BACKGROUND_NAMES = {"shirley": "Shirley", "shirley_active": "Shirley", "tougaard": "Tougaard",
+                     "linear": "linear", "none": "none"}
 
 
 def species_colour(key: str) -> str:
@@ -36,206 +63,156 @@ def species_colour(key: str) -> str:
     return _CYCLE[zlib.crc32(str(key).encode()) % len(_CYCLE)]
 
 
+def width_cm(size) -> float:
+    """A size preset ("single", "double") or a width in cm."""
+    if isinstance(size, str):
+        try:
+            return WIDTHS_CM[size]
+        except KeyError:
+            raise ExportError(f"unknown figure size {size!r} (use single, double or a width "
+                              f"in cm)") from None
+    w = float(size)
+    if not 4.0 <= w <= 40.0:
+        raise ExportError(f"figure width {w:g} cm is outside 4–40 cm")
+    return w
+
+
+def journal_figure(size="single", height_cm: float = 7.0) -> Figure:
+    """An empty Figure at print size (constrained layout, small paddings)."""
+    fig = Figure(figsize=(width_cm(size) * CM, height_cm * CM), layout="constrained")
+    fig.get_layout_engine().set(w_pad=0.02, h_pad=0.02, wspace=0.02, hspace=0.02)
+    return fig
+
+
+def background_name(result: FitResult) -> str:
+    kind = result.recipe.background.type
+    return f"{_BACKGROUND_NAMES.get(kind, kind)} background"
+
+
+def be_axis(ax, x) -> None:
+    """BE decreasing to the right (as XPS readers expect), ticks only inside the range."""
+    lo, hi = float(np.min(x)), float(np.max(x))
+    ticks = [t for t in MaxNLocator(5, steps=[1, 2, 5, 10]).tick_values(lo, hi) if lo <= t <= hi]
+    ax.set_xticks(ticks)
+    ax.set_xlim(hi, lo)
+
+
 def plot_fit(result: FitResult, ax=None, residual_ax=None, *, title: str | None = None,
-             legend: bool = True):
+             legend: bool = True, data_ms: float = 2.5):
     """Draw one fit on ``ax`` (and normalised residuals on ``residual_ax``). Creates a Figure
-    with both panels when ``ax`` is None. Returns (ax, residual_ax)."""
+    with both panels when ``ax`` is None. Returns (ax, residual_ax). Components are labelled
+    with the library's chemical labels (PS₄³⁻, S⁰), never with recipe keys."""
     if ax is None:
-        fig = Figure(figsize=(6.4, 5.2), layout="constrained")
+        fig = journal_figure("single", 8.0)
         ax, residual_ax = fig.subplots(2, 1, sharex=True, height_ratios=[4, 1])
     cv = result.curves
     x = cv[DIM].values
     bg = cv["background"].values
-    ax.plot(x, cv["data"].values, "o", ms=2.5, color="0.25", mfc="none", mew=0.7, label="data")
+    ax.plot(x, cv["data"].values, "o", ms=data_ms, color="0.2", mfc="none", mew=0.5,
+            label="data")
+    labels = {c.species: c.label for c in result.components}
     for i, sp in enumerate(cv["species"].values):
         comp = cv["components"].values[i]
         colour = species_colour(str(sp))
-        lab = str(cv["label"].values[i]) if "label" in cv else str(sp)
-        ax.fill_between(x, bg, bg + comp, color=colour, alpha=0.35, lw=0)
-        ax.plot(x, bg + comp, color=colour, lw=1.0, label=lab)
-    ax.plot(x, bg, color="0.45", lw=1.0, ls="--", label=f"background ({result.recipe.background.type})")
-    ax.plot(x, cv["envelope"].values, color="k", lw=1.3, label="envelope")
-    ax.set_xlim(x.max(), x.min())          # BE decreasing to the right, as XPS readers expect
-    ax.set_ylabel("intensity (counts)" if result.spectrum.attrs.get("counts_unit", "counts")
-                  == "counts" else f"intensity ({result.spectrum.attrs.get('counts_unit')})")
+        lab = labels.get(str(sp)) or (str(cv["label"].values[i]) if "label" in cv else str(sp))
+        ax.fill_between(x, bg, bg + comp, color=colour, alpha=0.45, lw=0)
+        ax.plot(x, bg + comp, color=colour, lw=0.8, label=lab)
+    ax.plot(x, bg, color="0.4", lw=0.8, ls="--", label=background_name(result))
+    ax.plot(x, cv["envelope"].values, color="k", lw=1.0, label="envelope")
+    be_axis(ax, x)
+    unit = result.spectrum.attrs.get("counts_unit", "counts")
+    ax.set_ylabel("intensity (counts)" if unit == "counts" else f"intensity ({unit})",
+                  fontsize=TITLE_FONT)
+    ax.tick_params(labelsize=FONT)
     ax.set_title(title if title is not None else
-                 f"{result.recipe.region} {result.label}".strip(), fontsize=10)
+                 f"{result.recipe.region} {result.label}".strip(), fontsize=TITLE_FONT)
     if legend:
-        ax.legend(fontsize=7, frameon=False, loc="upper left")
+        ax.legend(fontsize=FONT, frameon=False, loc="best")
     if residual_ax is not None:
-        residual_ax.axhline(0, color="0.5", lw=0.8)
-        residual_ax.plot(x, cv["residual"].values, color="k", lw=0.8)
-        residual_ax.set_ylabel("(data−fit)/σ", fontsize=8)
-        residual_ax.set_xlim(x.max(), x.min())
-        residual_ax.set_xlabel("binding energy (eV)")
+        # no intensity tick in the bottom tenth: its label would run into the residual panel
+        lo, hi = ax.get_ylim()
+        ax.set_yticks([t for t in MaxNLocator(5).tick_values(lo, hi)
+                       if lo + 0.1 * (hi - lo) <= t <= hi])
+        ax.set_ylim(lo, hi)
+        residual_ax.axhline(0, color="0.5", lw=0.6)
+        r = cv["residual"].values
+        residual_ax.plot(x, r, color="k", lw=0.6)
+        # symmetric range, ticks well inside it: the top tick label must not reach up into
+        # the bottom tick label of the panel above
+        lim = max(3.0, 1.15 * float(np.nanmax(np.abs(r))) if np.isfinite(r).any() else 3.0)
+        step = max(1, round(lim * 0.6))
+        residual_ax.set_ylim(-lim, lim)
+        residual_ax.set_yticks([-step, 0, step])
+        residual_ax.set_ylabel("res. (σ)", fontsize=FONT)   # (data − fit)/σ, short to fit
+        residual_ax.tick_params(labelsize=FONT)
+        be_axis(residual_ax, x)
+        residual_ax.set_xlabel("binding energy (eV)", fontsize=TITLE_FONT)
     else:
-        ax.set_xlabel("binding energy (eV)")
+        ax.set_xlabel("binding energy (eV)", fontsize=TITLE_FONT)
     return ax, residual_ax
 
 
-def fit_figure(result: FitResult) -> Figure:
-    fig = Figure(figsize=(6.4, 5.2), layout="constrained")
-    ax, rax = fig.subplots(2, 1, sharex=True, height_ratios=[4, 1])
-    plot_fit(result, ax, rax)
+def fit_figure(result: FitResult, *, size="single", residuals: bool = True) -> Figure:
+    """The single-fit figure at print size; the legend sits below the axes so it never covers
+    the data."""
+    n = len(result.components) + 3
+    rows = -(-n // 3)
+    fig = journal_figure(size, 7.0 + (1.8 if residuals else 0) + 0.45 * rows)
+    if residuals:
+        ax, rax = fig.subplots(2, 1, sharex=True, height_ratios=[4, 1])
+        ax.tick_params(labelbottom=False)
+    else:
+        ax, rax = fig.subplots(), None
+    plot_fit(result, ax, rax, legend=False)
+    if rax is not None:
+        ax.set_xlabel("")
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=3,
+               fontsize=FONT, frameon=False)
     return fig
 
 
-def save_figure(fig: Figure, path: str | os.PathLike, *, dpi: int = 150) -> None:
-    """Save a Figure atomically; format from the suffix (png, pdf, svg)."""
+def check_dpi(dpi, path=None) -> None:
+    if not 50 <= int(dpi) <= 2400:
+        raise ExportError(f"dpi {dpi} is outside 50–2400", path=path)
+
+
+def save_figure(fig: Figure, path: str | os.PathLike, *, dpi: int = 300) -> None:
+    """Save a Figure atomically; format from the suffix (png at ``dpi``, vector pdf, svg)."""
     fmt = os.path.splitext(str(path))[1].lstrip(".").lower() or "png"
     if fmt not in ("png", "pdf", "svg"):
         raise ExportError(f"unsupported figure format {fmt!r} (use .png, .pdf or .svg)", path=path)
+    check_dpi(dpi, path)
     try:
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format=fmt, dpi=dpi)
+        # svg.fonttype "none" keeps text as text (editable in Inkscape/Illustrator);
+        # pdf.fonttype 42 embeds TrueType fonts, which journals' PDF checks accept
+        with atomic_path(path) as tmp, rc_context(VECTOR_RC):
+            fig.savefig(tmp, format=fmt, dpi=int(dpi), metadata=_metadata(fmt))
     except OSError as exc:
         raise ExportError(f"cannot write figure: {exc.strerror or exc}", path=path) from None
 
 
-def save_fit_figure(result: FitResult, path: str | os.PathLike, *, dpi: int = 150) -> None:
-    """The single-fit panel as PNG/PDF, written atomically."""
-    save_figure(fit_figure(result), path, dpi=dpi)
+def _metadata(fmt: str) -> dict:
+    from . import __version__
+    if fmt == "png":
+        return {"Software": f"xpsfit {__version__}"}
+    return {"Creator": f"xpsfit {__version__}"}
 
 
-__all__ = ["species_colour", "plot_fit", "fit_figure", "save_figure", "save_fit_figure"]
+def save_fit_figure(result: FitResult, path: str | os.PathLike, *, dpi: int = 300,
+                    size="single") -> None:
+    """The single-fit panel as PNG/PDF/SVG, written atomically."""
+    save_figure(fit_figure(result, size=size), path, dpi=dpi)
 
 
-# ------------------------------------------------------------------------ series figures
-# (added for series analysis: new functions only; the single-fit functions above are unchanged)
-
-def plot_series_fits(series, axes=None, *, ncols: int | None = None, fig: Figure | None = None):
-    """A grid of fit panels, one per spectrum in series order (same species colours, BE
-    decreasing to the right, shared intensity scale so growth is visible). Returns the axes."""
-    n = len(series.results)
-    if axes is None:
-        ncols = ncols or min(n, 5)
-        nrows = -(-n // ncols)
-        fig = fig or Figure(figsize=(2.6 * ncols, 2.5 * nrows), layout="constrained")
-        axes = fig.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False).ravel()
-    ymax = max(float(r.curves["data"].max()) for r in series.results)
-    ymin = min(float(r.curves["background"].min()) for r in series.results)
-    for k, ax in enumerate(axes):
-        if k >= n:
-            ax.set_visible(False)
-            continue
-        r = series.results[k]
-        plot_fit(r, ax, None, title=series.labels[k], legend=(k == 0))
-        ax.set_ylim(ymin * 0.95, ymax * 1.05)
-        if k > 0:
-            ax.set_ylabel("")
-        for o in series.onsets:          # name the species that first appears here
-            if o.index == k and k > 0:
-                ax.text(0.97, 0.95, f"onset: {o.species}", transform=ax.transAxes,
-                        ha="right", va="top", fontsize=7,
-                        color=species_colour(o.species))
-    return axes
+def clipped_errors(top: np.ndarray, err: np.ndarray, lo: float = 0.0, hi: float = 100.0):
+    """Asymmetric error-bar lengths of ``top ± err`` cut at [lo, hi]. Why: a fraction cannot
+    exceed 100 % of the region (nor fall below 0), so a stacked chart's top segment, whose edge
+    is 100 % by construction, gets a one-sided bar; the σ itself is unchanged in the tables."""
+    err = np.where(np.isfinite(err), err, 0.0)
+    lower = np.clip(np.minimum(err, top - lo), 0.0, None)
+    upper = np.clip(np.minimum(err, hi - top), 0.0, None)
+    return np.vstack([lower, upper])
 
 
-def series_fits_figure(series, *, ncols: int | None = None) -> Figure:
-    fig = Figure(layout="constrained")
-    n = len(series.results)
-    ncols = ncols or min(n, 5)
-    nrows = -(-n // ncols)
-    fig.set_size_inches(2.6 * ncols, 2.6 * nrows)
-    plot_series_fits(series, ncols=ncols, fig=fig)
-    fig.suptitle(f"{series.recipe.region} — {series.mode} fit of {n} spectra", fontsize=10)
-    return fig
-
-
-def plot_composition_bars(series, ax=None, *, horizontal: bool = False):
-    """Stacked composition bars per spectrum (fractions in % of the region's area) with 1σ
-    error bars on each segment and onset marks (▼ above the bar where a species first
-    appears). Returns the axes."""
-    import numpy as np
-    if ax is None:
-        ax = Figure(figsize=(4.2, 3.6), layout="constrained").subplots()
-    comps = series.results[0].components
-    species = [c.species for c in comps]
-    n = len(series.results)
-    x = np.arange(n)
-    bottom = np.zeros(n)
-    for c in comps:
-        f = np.array([100 * max(r.component(c.species).fraction, 0.0) for r in series.results])
-        e = np.array([100 * r.component(c.species).fraction_stderr for r in series.results])
-        e = np.where(np.isfinite(e), e, 0.0)
-        colour = species_colour(c.species)
-        ax.bar(x, f, 0.7, bottom=bottom, color=colour, alpha=0.8, label=c.label,
-               edgecolor="white", lw=0.5)
-        ax.errorbar(x, bottom + f, yerr=e, fmt="none", ecolor="k", elinewidth=0.7, capsize=2)
-        bottom = bottom + f
-    for o in series.onsets:
-        if o.index is None or o.index == 0:
-            continue
-        cum = 0.0
-        r = series.results[o.index]
-        for sp in species:
-            cum += 100 * max(r.component(sp).fraction, 0.0)
-            if sp == o.species:
-                break
-        ax.plot([o.index + 0.42], [cum - 100 * max(r.component(o.species).fraction, 0) / 2],
-                marker="<", color=species_colour(o.species), mec="k", mew=0.5, ms=7)
-    ax.set_xticks(x, series.labels, rotation=30 if n > 4 else 0, fontsize=8)
-    ax.set_ylim(0, 105)
-    ax.set_ylabel(f"% of {series.recipe.region} area")
-    ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    ax.set_title(f"{series.recipe.region} composition (◄ onset, bars ± 1σ)", fontsize=9)
-    return ax
-
-
-def composition_figure(series) -> Figure:
-    fig = Figure(figsize=(5.2, 3.6), layout="constrained")
-    plot_composition_bars(series, fig.subplots())
-    return fig
-
-
-def series_report_figure(series_list, *, title: str | None = None) -> Figure:
-    """One page: for each series (e.g. CNF and KB, or S 2p and P 2p) a row of fit panels beside
-    its composition bars (the reference study's Fig. 3 layout), then the onset sentences."""
-    if not isinstance(series_list, (list, tuple)):
-        series_list = [series_list]
-    rows = len(series_list)
-    nmax = max(len(s.results) for s in series_list)
-    fig = Figure(figsize=(2.1 * nmax + 4.2, 2.6 * rows + 1.2), layout="constrained")
-    sentences = []
-    outer = fig.subfigures(2, 1, height_ratios=[2.6 * rows, 1.0 + 0.12 * 4 * rows])
-    grid = outer[0].subfigures(rows, 2, width_ratios=[2.1 * nmax, 4.2], squeeze=False)
-    for k, s in enumerate(series_list):
-        axes = grid[k, 0].subplots(1, nmax, sharey=True, squeeze=False).ravel()
-        plot_series_fits(s, axes)
-        for ax in axes:
-            ax.tick_params(labelsize=6)
-            ax.title.set_fontsize(8)
-            ax.set_xlabel("BE (eV)", fontsize=7)
-            leg = ax.get_legend()
-            if leg is not None:
-                leg.remove()
-        name = _series_name(s)
-        grid[k, 0].suptitle(name, fontsize=9)
-        plot_composition_bars(s, grid[k, 1].subplots())
-        sentences += [f"{name} — {o.sentence}" for o in s.onsets]
-    tax = outer[1].subplots()
-    tax.axis("off")
-    tax.text(0.0, 1.0, "\n".join(sentences) or "(no onsets)", va="top", ha="left", fontsize=7,
-             family="monospace", transform=tax.transAxes)
-    fig.suptitle(title or "xpsfit series report", fontsize=11)
-    return fig
-
-
-def _series_name(series) -> str:
-    a = series.results[0].spectrum.attrs if series.results else {}
-    src = str(a.get("source_file", "") or "").replace("\\", "/").rsplit("/", 1)[-1]
-    return f"{series.recipe.region}" + (f" ({src})" if src else "") + f", {series.mode}"
-
-
-def save_series_figures(series, *, fits=None, bars=None, report=None, dpi: int = 150) -> None:
-    """Write any of the fit grid, composition bars and one-page report (atomic)."""
-    if fits:
-        save_figure(series_fits_figure(series), fits, dpi=dpi)
-    if bars:
-        save_figure(composition_figure(series), bars, dpi=dpi)
-    if report:
-        save_figure(series_report_figure(series), report, dpi=dpi)
-
-
-__all__ += ["plot_series_fits", "series_fits_figure", "plot_composition_bars",
-            "composition_figure", "series_report_figure", "save_series_figures"]
+__all__ = ["species_colour", "plot_fit", "fit_figure", "save_figure", "save_fit_figure",
+           "journal_figure", "width_cm", "WIDTHS_CM", "MIN_FONT_PT", "clipped_errors"]

@@ -156,10 +156,14 @@ def _p(p: float) -> str:
 
 
 def onsets(result: SeriesResult, *, rule: str = "sustained") -> list[Onset]:
-    """The onset of every species from ``result.presence`` with its sentence."""
+    """The onset of every species from ``result.presence`` with its sentence. Sentences use the
+    chemical label (PS₄³⁻, S⁰) and tell a species present from the first spectrum ("present
+    throughout") from one that appears later ("appears at 3.8 V"); the Onset fields keep the
+    species key and state label for tables."""
     out = []
-    species = [c.species for c in result.results[0].components] if result.results else []
-    for sp in species:
+    comps = result.results[0].components if result.results else []
+    for c in comps:
+        sp, name = c.species, (c.label or c.species)
         tests = sorted((t for t in result.presence if t.species == sp),
                        key=lambda t: t.series_index)
         flags = [t.present for t in tests]
@@ -168,10 +172,11 @@ def onsets(result: SeriesResult, *, rule: str = "sustained") -> list[Onset]:
             ul = [t.upper_limit for t in tests if math.isfinite(t.upper_limit)]
             limit = f" (fraction < {_pct(max(ul))} % at every state)" if ul else ""
             out.append(Onset(species=sp, index=None, label=None,
-                             sentence=f"{sp}: not detected{limit}"))
+                             sentence=f"{name}: not detected{limit}"))
             continue
         onset = first
         note = ""
+        verb = "appears at"
         if rule == "sustained":
             sustained = next((k for k in range(len(flags)) if all(flags[k:])), None)
             if sustained is not None:
@@ -182,9 +187,15 @@ def onsets(result: SeriesResult, *, rule: str = "sustained") -> list[Onset]:
             else:
                 gaps = ", ".join(t.label for t in tests[first:] if not t.present)
                 note = f"; not detected again at {gaps}"
+                verb = "detected at"
         t = tests[onset]
-        sentence = (f"{sp}: first detected at {t.label} (F = {t.F:.1f}, p = {_p(t.p_value)}, "
-                    f"fraction = {_pct(t.fraction)} ± {_pct(t.fraction_stderr)} %){note}")
+        stats = (f"F = {t.F:.1f}, p = {_p(t.p_value)}, "
+                 f"fraction = {_pct(t.fraction)} ± {_pct(t.fraction_stderr)} %")
+        if onset == 0 and all(flags):
+            sentence = (f"{name}: present throughout, {t.label} to {tests[-1].label} "
+                        f"(at {t.label}: {stats})")
+        else:
+            sentence = f"{name}: {verb} {t.label} ({stats}){note}"
         out.append(Onset(species=sp, index=t.series_index, label=t.label, F=t.F,
                          p_value=t.p_value, fraction=t.fraction,
                          fraction_stderr=t.fraction_stderr, sentence=sentence))

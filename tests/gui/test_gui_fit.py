@@ -183,6 +183,13 @@ def test_series_fit_fills_bars_and_onsets(window, cnf_series, s2p_recipe, qtbot)
     for o in series.onsets:
         if o.sentence:
             assert o.sentence in w.series_view.sentences.text()
+    # "Export plot" on the series tab writes the report's Fig. 3 figure (one builder)
+    from matplotlib.image import imread
+    svg, png = (w.settings.fileName() + ".fig.svg", w.settings.fileName() + ".fig.png")
+    assert w.export_plot(svg) and w.export_plot(png, dpi=150), w.errors
+    text = open(svg, encoding="utf-8").read()
+    assert "S 2p composition" in text and "S⁰ appears" in text and "PS₄³⁻" in text
+    assert imread(png).shape[1] == round(17.8 / 2.54 * 150)
     # each spectrum of the series now shows its joint-fit result
     assert all(w.results[k] is r for k, r in zip(keys, series.results))
     # the series exports (HDF5 + long CSV) and reopens with the same composition

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ..errors import ExportError
 from ..result import FitResult, SeriesResult
+from .fit import size_arg
 
 
 def register(subparsers) -> None:
@@ -27,6 +28,12 @@ def register(subparsers) -> None:
     p.add_argument("--curves", help="CSV of the fit curves (energy, data, background, each "
                                     "component, envelope); several fits get _<n> before the "
                                     "suffix")
+    p.add_argument("--figure", metavar="PNG|PDF|SVG",
+                   help="the study figure of the saved series (fit columns with one "
+                        "composition chart between them), as written by xpsfit fit --series")
+    p.add_argument("--size", default="double", type=size_arg,
+                   help="figure width: single, double or a width in cm")
+    p.add_argument("--dpi", type=int, default=300, help="PNG resolution (default 300)")
     p.add_argument("--report", action="store_true", help="print the text report of every fit")
     p.set_defaults(func=run)
 
@@ -55,6 +62,16 @@ def run(args) -> int:
         for r, path in zip(fits, _plot_paths(args.plot, len(fits))):
             save_fit_figure(r, path)
             print(f"figure: {path}", file=sys.stderr)
+        wrote = True
+    if args.figure:
+        from ..plots import save_figure
+        from ..study_figures import study_figure
+        series = [r for r in results if isinstance(r, SeriesResult)]
+        if not series:
+            raise ExportError("--figure needs a saved series (xpsfit fit --series --save)",
+                              path=args.result)
+        save_figure(study_figure(series, size=args.size), args.figure, dpi=args.dpi)
+        print(f"figure: {args.figure}", file=sys.stderr)
         wrote = True
     if args.vamas:
         from ..io.casa_writer import with_casa_model

@@ -39,8 +39,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--plot", help="write the fit figure (PNG/PDF); several fits get _<n> "
                                   "before the suffix")
     p.add_argument("--report", nargs="?", const=True, default=False, metavar="PDF",
-                   help="print the full text report per fit (with --series and a PDF/PNG "
-                        "path: write the one-page series report)")
+                   help="print the full text report per fit (with --series and a PDF path: "
+                        "write the study report: figure, composition table with σ, onsets, "
+                        "fit verdicts, recipe, version)")
+    p.add_argument("--size", default=None, type=size_arg,
+                   help="figure width: single (8.5 cm), double (17.8 cm) or a width in cm "
+                        "(default double; single fits default to single)")
+    p.add_argument("--dpi", type=int, default=300, help="PNG resolution (default 300)")
     p.add_argument("--monte-carlo", type=int, default=0, metavar="N",
                    help="N Monte Carlo refits (model + Poisson noise) for a second σ")
     p.add_argument("--seed", type=int, default=0, help="random seed for --monte-carlo")
@@ -50,8 +55,31 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "is shifted so that line sits at its energy before the fits")
 
 
+def size_arg(text: str):
+    """A size preset or a width in cm, checked when the figure is built."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def check_figure_name(flag: str, path) -> None:
+    if path and Path(path).suffix.lower() not in (".png", ".pdf", ".svg"):
+        from ..errors import ExportError
+        raise ExportError(f"{flag}: use a .png, .pdf or .svg name", path=path)
+
+
+def check_figure_options(args) -> None:
+    """Bad figure options fail before anything is fitted or written (one line, exit 2)."""
+    from ..plots import check_dpi, width_cm
+    check_figure_name("--plot", args.plot)
+    width_cm(args.size or "double")
+    check_dpi(args.dpi)
+
+
 def run(args) -> int:
     from ..recipe import load_recipe
+    check_figure_options(args)
     recipe = load_recipe(args.recipe)
     if isinstance(args.report, str) and Path(args.report).suffix.lower() not in (
             ".pdf", ".png", ".svg"):          # "--report FILE.vms": the flag took a spectrum
@@ -159,7 +187,7 @@ def write_outputs(results, args) -> None:
     if args.plot:
         from ..plots import save_fit_figure
         for r, path in zip(results, plot_paths(args.plot, len(results))):
-            save_fit_figure(r, path)
+            save_fit_figure(r, path, dpi=args.dpi, size=args.size or "single")
             print(f"figure: {path}", file=sys.stderr)
 
 

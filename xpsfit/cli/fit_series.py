@@ -11,7 +11,6 @@ fitted before anything is written, so bad input leaves no output file behind.
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from pathlib import Path
 
@@ -31,7 +30,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                                     "order (override the labels from the files)")
     g.add_argument("--onsets", help="write onsets.csv (species, onset_label, onset_index, F, "
                                     "p_value, ...)")
-    g.add_argument("--bars", help="write the stacked composition bars (PNG/PDF)")
+    g.add_argument("--bars", help="write the stacked composition chart of every series "
+                                  "(PNG/PDF/SVG)")
+    g.add_argument("--layout", choices=("study", "singles"), default="study",
+                   help="figure layout of --plot and --report: 'study' = fit columns per series "
+                        "with one composition chart between them (the reference study's "
+                        "Fig. 3 / S13); 'singles' = one panel per spectrum with its presence "
+                        "verdicts (Fig. 4, e.g. controls fitted with --mode independent)")
+    g.add_argument("--residuals", action="store_true",
+                   help="add a residual panel under every fit panel of the series figures")
     g.add_argument("--save", metavar="H5",
                    help="write the series result(s) to HDF5 (everything needed to re-plot or "
                         "re-run the fit; read back with xpsfit export or xpsfit.load_results)")
@@ -45,8 +52,20 @@ def wants(args) -> bool:
     return bool(getattr(args, "series", False))
 
 
+def check_outputs(args) -> None:
+    """Bad --bars/--report names fail before anything is fitted or written (the --plot, --size
+    and --dpi checks ran in ``cli.fit.run``)."""
+    from ..errors import ExportError
+    from .fit import check_figure_name
+    check_figure_name("--bars", args.bars)
+    if isinstance(args.report, str) and Path(args.report).suffix.lower() != ".pdf":
+        raise ExportError("--report: the study report is a multi-page PDF; give it a .pdf "
+                          "name (use --plot for a PNG/SVG figure)", path=args.report)
+
+
 def run(spectra, recipe, args) -> int:
     from ..errors import FitError
+    check_outputs(args)
     if args.monte_carlo:
         raise FitError("--monte-carlo is not available with --series (the joint covariance "
                        "gives the σ)")
@@ -76,16 +95,14 @@ def group_key(spectrum, series_by: str) -> str:
     a = spectrum.attrs
     if series_by == "file":
         return Path(str(a.get("source_file", ""))).stem or "series"
+    from ..naming import sample_name
     sample = str(a.get("sample", "") or "")
-    name = re.sub(r"(?<![\w.])\d+(?:\.\d+)?\s*V(?![A-Za-z])|\bpristine\b", " ", sample,
-                  flags=re.IGNORECASE)
-    return " ".join(name.split()) or sample or "series"
+    return sample_name(sample) or sample or "series"
 
 
 def run_groups(spectra, recipe, args) -> int:
     """One series per group; everything is fitted before anything is written."""
     from ..composition import ONSET_COLUMNS, SERIES_COLUMNS, _write_csv, onset_rows, series_rows
-    from ..plots import save_figure, series_report_figure, save_series_figures
     from ..errors import FitError
     if args.labels:
         raise FitError("--labels cannot be combined with --series-by (labels come from each file)")
@@ -107,28 +124,38 @@ def run_groups(spectra, recipe, args) -> int:
         rows = [dict(row, series=name) for name, res in results.items() for row in onset_rows(res)]
         _write_csv(rows, ["series", *ONSET_COLUMNS], args.onsets)
         print(f"onsets: {args.onsets}", file=sys.stderr)
-    for name, res in results.items():
-        fits, bars = (_suffixed(path, name) for path in (args.plot, args.bars))
-        save_series_figures(res, fits=fits, bars=bars)
-        for what, path in (("figure", fits), ("bars", bars)):
-            if path:
-                print(f"{what}: {path}", file=sys.stderr)
-    if isinstance(args.report, str):
-        save_figure(series_report_figure(list(results.values()),
-                                         title=f"{recipe.region}: " + " vs ".join(results)),
-                    args.report)
-        print(f"report: {args.report}", file=sys.stderr)
+    report_path = args.report if isinstance(args.report, str) else None
+    write_figures(list(results.values()), display_names(results), args, report_path)
     _save(list(results.values()), args)
     ok = all(r.success for res in results.values() for r in res.results)
     return 0 if ok else 1
 
 
-def _suffixed(path, name: str):
-    if not path:
-        return None
-    p = Path(path)
-    safe = re.sub(r"[^\w.+-]+", "_", name).strip("_") or "series"
-    return str(p.with_name(f"{p.stem}_{safe}{p.suffix}"))
+def display_names(results: dict) -> list[str]:
+    """Names a reader sees: the shared sample name of each series ("CNF" rather than
+    "cnf_series"), the group names when those would not tell the series apart."""
+    from ..study_figures import series_title
+    titles = [series_title(res) for res in results.values()]
+    return titles if len(set(titles)) == len(titles) else list(results)
+
+
+def write_figures(series_list: list, names: list[str], args, report_path) -> None:
+    """--plot, --bars and --report from the same builders the GUI export uses."""
+    from ..plots import save_figure
+    from ..report import write_report
+    from ..study_figures import composition_chart_figure, study_figure_of
+    size, dpi = args.size or "double", args.dpi
+    if args.plot:
+        save_figure(study_figure_of(args.layout, series_list, names, size=size,
+                                    residuals=args.residuals), args.plot, dpi=dpi)
+        print(f"figure: {args.plot}", file=sys.stderr)
+    if args.bars:
+        save_figure(composition_chart_figure(series_list, names, size=size), args.bars, dpi=dpi)
+        print(f"bars: {args.bars}", file=sys.stderr)
+    if report_path:
+        write_report(report_path, series_list, names, layout=args.layout, size=size,
+                     residuals=args.residuals)
+        print(f"report: {report_path}", file=sys.stderr)
 
 
 def _fit_one(spectra, recipe, args):
@@ -153,14 +180,11 @@ def _fit_one(spectra, recipe, args):
 
 def _write(res, args, report_path) -> None:
     from ..composition import write_onsets, write_series_table
-    from ..plots import save_series_figures
+    from ..study_figures import series_title
     if args.table:
         write_series_table(res, args.table)
         print(f"table: {args.table}", file=sys.stderr)
     if args.onsets:
         write_onsets(res, args.onsets)
         print(f"onsets: {args.onsets}", file=sys.stderr)
-    save_series_figures(res, fits=args.plot, bars=args.bars, report=report_path)
-    for what, path in (("figure", args.plot), ("bars", args.bars), ("report", report_path)):
-        if path:
-            print(f"{what}: {path}", file=sys.stderr)
+    write_figures([res], [series_title(res)], args, report_path)
