@@ -6,8 +6,9 @@ import pytest
 
 from series_data import example_series, synth_series
 from synth_xps import s2p_recipe
-from xpsfit.composition import (composition_table, element_quantification, write_onsets,
-                                write_series_table)
+from xpsfit.export.tables import write_onsets, write_series_table
+from xpsfit.quantify import element_quantification
+from xpsfit.result import composition_table
 from xpsfit.result import TABLE_COLUMNS
 from xpsfit.fitting.series import fit_series
 

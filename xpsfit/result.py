@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import xarray as xr
 
+from .errors import FitError
 from .recipe import Recipe
 
 
@@ -292,14 +293,86 @@ class SeriesResult:
     # ---- views (added for series analysis; computed on demand, plain data) ---------------
     def table_rows(self) -> list[dict]:
         """Long table rows: the single-fit columns + series_index, label, present
-        (:func:`xpsfit.composition.series_rows`)."""
-        from .composition import series_rows
+        (:func:`series_rows`)."""
         return series_rows(self)
 
     def to_dataset(self) -> xr.Dataset:
-        """Composition, dims spectrum × species (:func:`xpsfit.composition.composition_table`)."""
-        from .composition import composition_table
+        """Composition, dims spectrum × species (:func:`composition_table`)."""
         return composition_table(self)
 
     def onset_sentences(self) -> list[str]:
         return [o.sentence for o in self.onsets]
+
+
+# ------------------------------------------------------------------ series views (plain data)
+#: columns of the series long table and of onsets.csv
+SERIES_COLUMNS = ["series_index", *TABLE_COLUMNS]
+ONSET_COLUMNS = ["species", "onset_label", "onset_index", "F", "p_value", "fraction",
+                 "fraction_stderr", "sentence"]
+
+
+def _presence_map(result: SeriesResult) -> dict[tuple[int, str], object]:
+    return {(t.series_index, t.species): t for t in result.presence}
+
+
+def composition_table(result: SeriesResult) -> xr.Dataset:
+    """Fractions ± σ, presence and upper limits as a Dataset (dims spectrum × species)."""
+    if not result.results:
+        raise FitError("the series has no results")
+    species = [c.species for c in result.results[0].components]
+    n, m = len(result.results), len(species)
+    frac, ferr, area, aerr, ul = (np.full((n, m), np.nan) for _ in range(5))
+    present = np.zeros((n, m), dtype=bool)
+    tested = _presence_map(result)
+    for j, r in enumerate(result.results):
+        for i, sp in enumerate(species):
+            c = r.component(sp)
+            frac[j, i], ferr[j, i] = c.fraction, c.fraction_stderr
+            area[j, i], aerr[j, i] = c.area, c.area_stderr
+            t = tested.get((j, sp))
+            present[j, i] = bool(t.present) if t is not None else bool(c.present)
+            if t is not None:
+                ul[j, i] = t.upper_limit
+    dims = ("spectrum", "species")
+    region = result.recipe.region
+    ds = xr.Dataset(
+        {"fraction": (dims, frac, {"long_name": f"fraction of {region} area", "units": "1"}),
+         "fraction_stderr": (dims, ferr, {"long_name": "1 sigma of fraction (covariance)"}),
+         "area": (dims, area, {"units": "counts*eV"}),
+         "area_stderr": (dims, aerr),
+         "present": (dims, present, {"rule": "F-test p < 0.05 and area > 3 sigma"}),
+         "upper_limit": (dims, ul, {"long_name": "fraction upper limit when not detected "
+                                                 "(fraction + 3 sigma)"})},
+        coords={"spectrum": np.arange(n), "species": species,
+                "label": ("spectrum", list(result.labels)),
+                "species_label": ("species", [c.label for c in result.results[0].components])})
+    ds.attrs.update({"region": region, "mode": result.mode,
+                     "quantity": f"% of {region} area (species fractions, no RSF)",
+                     "onsets": "\n".join(o.sentence for o in result.onsets)})
+    return ds
+
+
+def series_rows(result: SeriesResult) -> list[dict]:
+    """The long table: one row per spectrum × species (single-fit columns + series_index)."""
+    tested = _presence_map(result)
+    rows = []
+    for j, r in enumerate(result.results):
+        for row in r.table_rows():
+            row["series_index"] = j
+            row["label"] = result.labels[j]
+            t = tested.get((j, row["species"]))
+            if t is not None:
+                row["present"] = bool(t.present)
+                row["upper_limit"] = t.upper_limit
+                row["F"] = t.F
+                row["p_value"] = t.p_value
+            row["mode"] = result.mode
+            rows.append(row)
+    return rows
+
+
+def onset_rows(result: SeriesResult) -> list[dict]:
+    return [{"species": o.species, "onset_label": o.label or "",
+             "onset_index": "" if o.index is None else o.index, "F": o.F,
+             "p_value": o.p_value, "fraction": o.fraction, "fraction_stderr": o.fraction_stderr,
+             "sentence": o.sentence} for o in result.onsets]

@@ -102,7 +102,8 @@ def group_key(spectrum, series_by: str) -> str:
 
 def run_groups(spectra, recipe, args) -> int:
     """One series per group; everything is fitted before anything is written."""
-    from ..composition import ONSET_COLUMNS, SERIES_COLUMNS, _write_csv, onset_rows, series_rows
+    from ..export.tables import write_rows as _write_csv
+    from ..result import ONSET_COLUMNS, SERIES_COLUMNS, onset_rows, series_rows
     from ..errors import FitError
     if args.labels:
         raise FitError("--labels cannot be combined with --series-by (labels come from each file)")
@@ -179,7 +180,7 @@ def _fit_one(spectra, recipe, args):
 
 
 def _write(res, args, report_path) -> None:
-    from ..composition import write_onsets, write_series_table
+    from ..export.tables import write_onsets, write_series_table
     from ..study_figures import series_title
     if args.table:
         write_series_table(res, args.table)

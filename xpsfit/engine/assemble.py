@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from .. import stats
+from . import goodness as stats
 from ..lineshapes import true_fwhm
 from ..naming import param_name
 from ..result import ComponentResult, FitResult, FitStatistics, Notice, ParameterRecord

@@ -8,7 +8,8 @@ from collections.abc import Iterable
 
 from ..atomic import atomic_write
 from ..errors import ExportError
-from ..result import TABLE_COLUMNS, FitResult
+from ..result import (ONSET_COLUMNS, SERIES_COLUMNS, TABLE_COLUMNS, FitResult, onset_rows,
+                      series_rows)
 
 
 def _rows(results) -> list[dict]:
@@ -89,4 +90,22 @@ def write_curves(result: FitResult, path: str | os.PathLike) -> None:
     write_rows(rows, columns, path)
 
 
-__all__ = ["write_table", "write_rows", "curve_rows", "write_curves"]
+__all__ = ["write_table", "write_rows", "curve_rows", "write_curves", "write_series_table",
+           "write_onsets"]
+
+
+def write_series_table(result, path: str | os.PathLike) -> None:
+    """The long CSV of a series: one row per spectrum × species (atomic)."""
+    rows = series_rows(result)
+    columns = list(SERIES_COLUMNS)
+    for row in rows:
+        for k in row:
+            if k not in columns:
+                columns.append(k)
+    write_rows(rows, columns, path)
+
+
+def write_onsets(result, path: str | os.PathLike) -> None:
+    """``onsets.csv``: empty label/index when a species is never detected (atomic)."""
+    write_rows(onset_rows(result), ONSET_COLUMNS, path)
+

@@ -50,7 +50,7 @@ from ..errors import FitError, Progress, tick
 from ..recipe import Recipe, check_range, check_region
 from ..result import FitResult, FitStatistics, SeriesResult
 from ..spectrum import region_key
-from .. import stats
+from ..engine import goodness as stats
 from ..engine.assemble import Solved, joint_notices, joint_records, solved, spectrum_result
 from ..engine.data import prepare_spectra
 from ..engine.evaluate import segment_model
