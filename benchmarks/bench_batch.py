@@ -5,7 +5,7 @@
 
 Copies example_spectra/kb_series.vms and cnf_series.vms (5 S 2p + 5 P 2p blocks each) into a
 temporary folder until it holds the requested number of S 2p spectra, then runs
-``xpsfit.batch`` with the S 2p recipe twice, with --jobs 1 and with --jobs N, writing the HDF5
+``xpsfit.fitting.batch`` with the S 2p recipe twice, with --jobs 1 and with --jobs N, writing the HDF5
 results and the CSV table as the CLI does. Prints wall time, spectra/s and the CPU time used per
 wall second (≈ number of busy cores). It also checks that both runs give identical fractions.
 
@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 import xpsfit
-from xpsfit.batch import batch
+from xpsfit.fitting.batch import batch
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "example_spectra"

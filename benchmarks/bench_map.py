@@ -57,7 +57,7 @@ def per_spectrum(n: int):
     from xpsfit.demo import demo_map
     from xpsfit import fit
     from xpsfit.fitting.pixels import fit_spectra, template_spectrum
-    from xpsfit.recipe import load_recipe
+    from xpsfit.recipe.spec import load_recipe
     rec = load_recipe(RECIPE)
     data, _ = demo_map(20, 50, seed=11)
     x = data.binding_energy.values
@@ -88,8 +88,8 @@ def throughput(size: int):
     from distributed import Client, LocalCluster
 
     from xpsfit.demo import demo_map
-    from xpsfit.maps import fit_map
-    from xpsfit.recipe import load_recipe
+    from xpsfit.fitting.maps import fit_map
+    from xpsfit.recipe.spec import load_recipe
     rec = load_recipe(RECIPE)
     data, truth = demo_map(size, size, seed=5)
     n = size * size
@@ -124,7 +124,7 @@ def memory(sizes=(100, 200)):
             data, truth = demo_map(s, s, seed=1)
             write_map_hdf5(src, data, truth)
             del data, truth
-            code = ("import resource,sys; from xpsfit.maps import fit_map_to_hdf5; "
+            code = ("import resource,sys; from xpsfit.fitting.maps import fit_map_to_hdf5; "
                     f"r=fit_map_to_hdf5({str(src)!r}, {str(RECIPE)!r}, {str(src) + '.out'!r}, "
                     "chunk=2048, jobs=2); "
                     "print(r['seconds'], resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "

@@ -140,7 +140,7 @@ def main(argv=None) -> int:
                     help="also refit N fresh noise draws of every series (spread vs σ)")
     args = ap.parse_args(argv)
     import xpsfit
-    from xpsfit.recipe import load_recipe
+    from xpsfit.recipe.spec import load_recipe
     from xpsfit.fitting.series import fit_series
     truth = load_truth()
     print(f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}")

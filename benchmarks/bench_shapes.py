@@ -12,7 +12,8 @@ import timeit
 
 import numpy as np
 
-from xpsfit import backgrounds, lineshapes
+from xpsfit.numerics import backgrounds
+from xpsfit.numerics import lineshapes
 
 
 def per_call_us(func, number: int) -> float:

@@ -33,7 +33,7 @@ EXAMPLES = ROOT / "example_spectra"
 
 def load_cases():
     import xpsfit
-    from xpsfit.recipe import load_recipe
+    from xpsfit.recipe.spec import load_recipe
     truth = json.loads((EXAMPLES / "truth.json").read_text())["blocks"]
     recipes = {"S 2p": load_recipe(EXAMPLES / "s2p_sulfide.toml"),
                "P 2p": load_recipe(EXAMPLES / "p2p_sulfide.toml")}
@@ -66,7 +66,7 @@ def run_xpsfit(spectrum, recipe, background):
 
 # ------------------------------------------------------------------ lmfitxps
 def _prefix(species: str) -> str:
-    from xpsfit.naming import species_prefix
+    from xpsfit.recipe.naming import species_prefix
     return species_prefix(species)
 
 

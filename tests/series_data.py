@@ -26,7 +26,7 @@ def true_fractions(result) -> dict[str, float]:
 
 def example_series(file: str, region: str):
     import xpsfit
-    from xpsfit.recipe import load_recipe
+    from xpsfit.recipe.spec import load_recipe
     recipe = load_recipe(EXAMPLES / ("s2p_sulfide.toml" if region == "S 2p"
                                      else "p2p_sulfide.toml"))
     spectra = [s for s in xpsfit.read(EXAMPLES / file) if s.attrs["region"] == region]

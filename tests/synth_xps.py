@@ -9,8 +9,8 @@ import math
 
 import numpy as np
 
-from xpsfit.library import Library, RegionDef
-from xpsfit.recipe import BackgroundSpec, ComponentSpec, Recipe
+from xpsfit.recipe.library import Library, RegionDef
+from xpsfit.recipe.spec import BackgroundSpec, ComponentSpec, Recipe
 from xpsfit.spectrum import make_spectrum
 
 #: S 2p truth (2p3/2 position, FWHM, total doublet area in counts·eV)

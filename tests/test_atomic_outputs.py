@@ -107,7 +107,7 @@ def test_csv_table_survives_kills(tmp_path, results):
 
 @pytest.mark.parametrize("suffix", ["png", "pdf"])
 def test_figures_survive_kills(tmp_path, results, suffix):
-    from xpsfit.plots import fit_figure, save_figure
+    from xpsfit.export.plots import fit_figure, save_figure
     # the figures are built once (drawing dominates the time); what is killed is the save
     fig_a, fig_b = fit_figure(results[0]), fit_figure(results[1])
     hits = kill_while_writing(tmp_path, f"fit.{suffix}", lambda p: save_figure(fig_a, p, dpi=60),
@@ -117,7 +117,7 @@ def test_figures_survive_kills(tmp_path, results, suffix):
 
 
 def test_recipe_toml_survives_kills(tmp_path):
-    from xpsfit.recipe import save_recipe
+    from xpsfit.recipe.spec import save_recipe
     a = xpsfit.load_recipe(EXAMPLES / "s2p_sulfide.toml")
     b = xpsfit.load_recipe(EXAMPLES / "s2p_sulfide.toml")
     b.description = "version B " * 2000  # long enough that a write takes measurable time
@@ -140,7 +140,7 @@ def test_vamas_survives_kills(tmp_path):
 # save_recipe (added for this guarantee) and unwritable targets
 
 def test_save_recipe_round_trips(tmp_path):
-    from xpsfit.recipe import save_recipe
+    from xpsfit.recipe.spec import save_recipe
     recipe = xpsfit.load_recipe(EXAMPLES / "p2p_sulfide.toml")
     path = tmp_path / "p.toml"
     save_recipe(recipe, path)
@@ -152,7 +152,7 @@ def test_save_recipe_round_trips(tmp_path):
                     reason="root ignores folder permissions")
 def test_read_only_folder_keeps_old_files_and_says_why(tmp_path, results):
     from xpsfit.export.tables import write_table
-    from xpsfit.recipe import save_recipe
+    from xpsfit.recipe.spec import save_recipe
     folder = tmp_path / "ro"
     folder.mkdir()
     (folder / "fit.csv").write_text("old")
@@ -172,8 +172,8 @@ def test_read_only_folder_keeps_old_files_and_says_why(tmp_path, results):
 def test_missing_folder_is_a_project_error(tmp_path, results):
     from xpsfit.export.tables import write_table
     from xpsfit.io.vamas_writer import write_vamas
-    from xpsfit.plots import save_fit_figure
-    from xpsfit.recipe import save_recipe
+    from xpsfit.export.plots import save_fit_figure
+    from xpsfit.recipe.spec import save_recipe
     missing = tmp_path / "no" / "such"
     with pytest.raises(ExportError):
         write_table(results[0], missing / "t.csv")

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from scipy import integrate
 
-from xpsfit import backgrounds as bgs
+from xpsfit.numerics import backgrounds as bgs
 from xpsfit.errors import FitError
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import xpsfit
-from xpsfit.batch import BatchResult, batch, expand_inputs
+from xpsfit.fitting.batch import BatchResult, batch, expand_inputs
 from xpsfit.cli import main
 from xpsfit.cli.batch import ProgressPrinter
 from xpsfit.errors import Cancelled, FitError
@@ -298,9 +298,9 @@ def test_export_cli_remakes_outputs_without_refitting(mixed, tmp_path, capsys):
 
 
 def test_public_batch_is_the_function_even_after_importing_the_module(tmp_path):
-    import xpsfit.batch as module
-    assert xpsfit.batch is module or xpsfit.batch is batch
-    res = xpsfit.batch([tmp_path / "nothing.vms"], S2P)   # callable either way
+    import xpsfit.fitting.batch as module
+    assert xpsfit.fitting.batch is module or xpsfit.fitting.batch is batch
+    res = xpsfit.fitting.batch([tmp_path / "nothing.vms"], S2P)   # callable either way
     assert res.exit_code == 2 and res.failures[0].reason == "no such file or folder"
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import xpsfit
-from xpsfit.batch import batch
+from xpsfit.fitting.batch import batch
 from xpsfit.cli import main
 from xpsfit.export.hdf5 import load_results
 

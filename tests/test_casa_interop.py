@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 
 import xpsfit
-from xpsfit.casa_model import recipe_from_casa
-from xpsfit.lineshapes import width_for_fwhm
+from xpsfit.recipe.from_casa import recipe_from_casa
+from xpsfit.numerics.lineshapes import width_for_fwhm
 from xpsfit.errors import RecipeError
 from xpsfit.io.casa import casa_components, casa_regions
 from xpsfit.io.casa_writer import casa_shape_text, with_casa_model
-from xpsfit.lineshapes import LINESHAPES, evaluate, true_fwhm
-from xpsfit.recipe import load_recipe, recipe_from_dict
+from xpsfit.numerics.lineshapes import LINESHAPES, evaluate, true_fwhm
+from xpsfit.recipe.spec import load_recipe, recipe_from_dict
 
 from realdata import real_file
 from synth_xps import s2p_recipe, synth_s2p

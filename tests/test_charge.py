@@ -19,7 +19,7 @@ from synth_xps import S2P_TRUTH, s2p_recipe, synth_s2p
 from xpsfit.fitting.charge import acquisition_shifts, apply_reference, reference_shift
 from xpsfit.cli import main
 from xpsfit.errors import FitError, RecipeError
-from xpsfit.recipe import ChargeReference, load_recipe
+from xpsfit.recipe.spec import ChargeReference, load_recipe
 from xpsfit.spectrum import DIM
 
 FILES = ("cnf_series.vms", "kb_series.vms", "controls.vms")

@@ -8,8 +8,8 @@ from series_data import example_series, synth_series
 from synth_xps import s2p_recipe
 from xpsfit.export.tables import write_onsets, write_series_table
 from xpsfit.quantify import element_quantification
-from xpsfit.result import composition_table
-from xpsfit.result import TABLE_COLUMNS
+from xpsfit.results import composition_table
+from xpsfit.results import TABLE_COLUMNS
 from xpsfit.fitting.series import fit_series
 
 

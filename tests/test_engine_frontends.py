@@ -20,7 +20,7 @@ from xpsfit.engine.structure import compile_problem
 from xpsfit.errors import FitError, RecipeError
 from xpsfit.fitting.pixels import fit_spectra, template_spectrum
 from xpsfit.fitting.series import fit_series
-from xpsfit.lineshapes import LINESHAPES
+from xpsfit.numerics.lineshapes import LINESHAPES
 
 SHAPES = list(LINESHAPES)
 BACKGROUNDS = ["shirley_active", "shirley", "tougaard", "linear", "none"]
@@ -84,7 +84,7 @@ def test_jacobian_every_shape_and_front_end(shape, front):
         st = compile_problem(rec)
         data = prepare_spectra(st, _spectra(1))
     elif front == "joint":
-        rec.priors = [xpsfit.recipe.Prior("position(S0) - position(PS4)", 2.4, 0.1)]
+        rec.priors = [xpsfit.recipe.spec.Prior("position(S0) - position(PS4)", 2.4, 0.1)]
         st = compile_problem(rec, 3, series=True)
         data = prepare_spectra(st, _spectra(3))
         assert st.use_shift and "s2_shift" in st.var_names and st.priors
@@ -180,13 +180,13 @@ def test_library_aliases_work_in_links_and_priors_at_fit_time():
     spectra, recipe = _example("S 2p")
     rec = copy.deepcopy(recipe)
     lib_so4 = rec.library.region("S 2p").get("SOx")
-    from xpsfit.recipe import ComponentSpec
+    from xpsfit.recipe.spec import ComponentSpec
     rec.components.append(ComponentSpec(species=lib_so4.key, label=lib_so4.label,
                                         position=lib_so4.position, window=lib_so4.window,
                                         fwhm=1.2, fwhm_bounds=lib_so4.fwhm, doublet=True,
                                         splitting=1.18, ratio=0.5))
     rec.links = list(rec.links) + ["fwhm(SOx) = fwhm(PS4)"]
-    rec.priors = list(rec.priors) + [xpsfit.recipe.Prior("position(sulfate) - position(PS4)",
+    rec.priors = list(rec.priors) + [xpsfit.recipe.spec.Prior("position(sulfate) - position(PS4)",
                                                          7.4, 0.3)]
     r = xpsfit.fit(spectra[4], rec)
     assert r.parameters["SO4_fwhm"].kind == "linked"
@@ -220,7 +220,7 @@ def test_zero_area_component_with_a_numeric_jacobian_keeps_the_other_sigmas():
     """gl_product used to go through a whole-model finite difference: one area ending at 0 made
     the covariance singular and every σ NaN. Now every shape brings its own derivatives and dead
     columns are left out. Data: three doublets of the fitted shape, no S0, on a Shirley step."""
-    from xpsfit import lineshapes
+    from xpsfit.numerics import lineshapes
     from xpsfit.spectrum import make_spectrum
     x = np.linspace(156.0, 170.0, 141)
     for shape in ("gl_product", "voigt"):

@@ -9,7 +9,7 @@ from xpsfit.engine.data import prepare_spectra
 from xpsfit.engine.evaluate import evaluate, segment_model
 from xpsfit.engine.structure import compile_problem
 from xpsfit.errors import FitError
-from xpsfit.lineshapes import LINESHAPES
+from xpsfit.numerics.lineshapes import LINESHAPES
 from xpsfit.spectrum import make_spectrum
 
 

@@ -13,11 +13,10 @@ from matplotlib.text import Text
 import xpsfit
 from realdata import EXAMPLES
 from series_data import example_series
-from xpsfit.plots import (CM, MIN_FONT_PT, clipped_errors, fit_figure, save_figure,
-                          species_colour)
-from xpsfit.recipe import load_recipe
+from xpsfit.export.plots import CM, MIN_FONT_PT, clipped_errors, fit_figure, save_figure, species_colour
+from xpsfit.recipe.spec import load_recipe
 from xpsfit.fitting.series import fit_series
-from xpsfit.study_figures import composition_chart_figure, singles_figure, study_figure
+from xpsfit.export.figures import composition_chart_figure, singles_figure, study_figure
 
 KEYS = ("PS4", "S2-", "S0", "polysulfide", "P2Sx", "POx")
 
@@ -232,7 +231,7 @@ def test_species_colours_are_one_colour_blind_safe_source():
 
 
 def test_report_pdf_has_figure_tables_onsets_verdicts_recipe(s2p, tmp_path):
-    from xpsfit.report import report_text, write_report
+    from xpsfit.export.report import report_text, write_report
     lines = report_text(s2p, ["CNF", "KB"], title="S 2p: CNF vs KB")
     text = "\n".join(lines)
     assert f"xpsfit {xpsfit.__version__}" in text

@@ -8,7 +8,7 @@ import pytest
 from synth_xps import S2P_TRUTH, SPLIT, s2p_recipe, synth_s2p, true_fractions
 from xpsfit.errors import Cancelled
 from xpsfit import fit
-from xpsfit.recipe import Prior
+from xpsfit.recipe.spec import Prior
 
 
 def _check_truth(result, pos_tol=0.05, frac_tol=0.02):
@@ -161,7 +161,7 @@ def test_progress_callback_can_cancel():
 
 def test_table_and_figure_are_written(tmp_path):
     from xpsfit.export.tables import write_table
-    from xpsfit.plots import save_fit_figure
+    from xpsfit.export.plots import save_fit_figure
     import csv
     sp, _ = synth_s2p(seed=6)
     r = fit(sp, s2p_recipe("shirley_active"))
@@ -176,7 +176,7 @@ def test_table_and_figure_are_written(tmp_path):
 
 
 def test_plot_axis_decreases_to_the_right():
-    from xpsfit.plots import fit_figure
+    from xpsfit.export.plots import fit_figure
     sp, _ = synth_s2p(seed=6)
     r = fit(sp, s2p_recipe("shirley_active"))
     fig = fit_figure(r)

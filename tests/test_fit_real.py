@@ -4,7 +4,7 @@ import math
 import pytest
 
 from realdata import real_file
-from xpsfit.recipe import recipe_from_dict
+from xpsfit.recipe.spec import recipe_from_dict
 
 
 def _read(rel, region):

@@ -8,7 +8,7 @@ import pytest
 
 import xpsfit
 from xpsfit.errors import RecipeError
-from xpsfit.recipe import load_recipe, recipe_from_dict, recipe_to_toml
+from xpsfit.recipe.spec import load_recipe, recipe_from_dict, recipe_to_toml
 from xpsfit.spectrum import make_spectrum
 
 from synth_xps import pseudo_voigt

@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 
 from realdata import EXAMPLES, ROOT
 from xpsfit.errors import LibraryError, RecipeError
-from xpsfit.library import Library, library_from_dict, list_libraries, load_library
-from xpsfit.recipe import Recipe, load_recipe, recipe_from_dict, recipe_to_toml
+from xpsfit.recipe.library import Library, library_from_dict, list_libraries, load_library
+from xpsfit.recipe.spec import Recipe, load_recipe, recipe_from_dict, recipe_to_toml
 
 _spec = importlib.util.spec_from_file_location("xpsfit_tools_fuzz", ROOT / "tools" / "fuzz.py")
 fuzz = importlib.util.module_from_spec(_spec)

@@ -17,8 +17,7 @@ import xarray as xr
 import xpsfit
 from xpsfit.errors import ExportError
 from xpsfit.export import hdf5
-from xpsfit.result import (ComponentResult, FitResult, FitStatistics, Onset, ParameterRecord,
-                           PresenceTest, SeriesResult)
+from xpsfit.results import ComponentResult, FitResult, FitStatistics, Onset, ParameterRecord, PresenceTest, SeriesResult
 
 from realdata import EXAMPLES
 

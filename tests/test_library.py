@@ -10,7 +10,7 @@ from realdata import ROOT
 from xpsfit.cli import main as cli_main
 
 from xpsfit.errors import LibraryError
-from xpsfit.library import find_line, list_libraries, load_library
+from xpsfit.recipe.library import find_line, list_libraries, load_library
 from xpsfit.spectrum import region_key
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from scipy import integrate, special
 
-from xpsfit import lineshapes as ls
+from xpsfit.numerics import lineshapes as ls
 from xpsfit.errors import RecipeError
 
 ALL = list(ls.LINESHAPES)

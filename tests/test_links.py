@@ -2,8 +2,8 @@
 import pytest
 
 from xpsfit.errors import RecipeError
-from xpsfit.links import parse_expression, parse_link
-from xpsfit.naming import param_name
+from xpsfit.recipe.links import parse_expression, parse_link
+from xpsfit.recipe.naming import param_name
 
 KEYS = ["PS4", "S2-", "polysulfide", "S0", "O-C=O", "C=O"]
 

@@ -12,8 +12,8 @@ from xpsfit.demo import demo_map, write_map_hdf5
 from xpsfit.errors import FitError
 from xpsfit import fit
 from xpsfit.fitting.pixels import fit_spectra, template_spectrum
-from xpsfit.maps import fit_map, fit_map_to_hdf5, load_map_result
-from xpsfit.recipe import load_recipe
+from xpsfit.fitting.maps import fit_map, fit_map_to_hdf5, load_map_result
+from xpsfit.recipe.spec import load_recipe
 
 RECIPE = Path(__file__).resolve().parents[1] / "example_spectra" / "s2p_sulfide.toml"
 

@@ -18,7 +18,7 @@ import pytest
 import xpsfit
 from realdata import EXAMPLES, ROOT
 from xpsfit.errors import RecipeError
-from xpsfit.links import parse_expression, parse_link
+from xpsfit.recipe.links import parse_expression, parse_link
 
 SOURCES = sorted((ROOT / "xpsfit").rglob("*.py")) + sorted((ROOT / "gui").rglob("*.py"))
 
@@ -30,7 +30,7 @@ DANGEROUS = {"pickle", "cPickle", "dill", "marshal", "shelve", "eval", "exec", "
 #: (file relative to the repo, name) -> why it is safe
 ALLOWED = {
     ("xpsfit/engine/structure.py", "compile"):
-        "compiles link/prior expressions that xpsfit.links produced from a whitelisted AST "
+        "compiles link/prior expressions that xpsfit.recipe.links produced from a whitelisted AST "
         "(numbers, + - * /, parameter names); never raw file text",
     ("xpsfit/engine/structure.py", "eval"):
         "evaluates those compiled expressions with EXPR_GLOBALS = {'__builtins__': {}} plus math "

@@ -14,7 +14,7 @@ import pytest
 import xpsfit
 from synth_xps import S2P_TRUTH, s2p_recipe, synth_s2p, true_fractions
 from xpsfit.errors import FitError
-from xpsfit.naming import param_name
+from xpsfit.recipe.naming import param_name
 from xpsfit.spectrum import make_spectrum
 
 

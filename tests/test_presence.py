@@ -7,7 +7,7 @@ from scipy import stats
 
 from series_data import example_series, synth_series
 from synth_xps import s2p_recipe
-from xpsfit.presence import f_test
+from xpsfit.fitting.presence import f_test
 from xpsfit.fitting.series import fit_series
 
 
@@ -69,7 +69,7 @@ def test_example_onsets_match_truth(file, region, species, onset):
 def test_controls_have_no_s0_upper_limit_sentence():
     import xpsfit
     from realdata import EXAMPLES
-    from xpsfit.recipe import load_recipe
+    from xpsfit.recipe.spec import load_recipe
     spectra = [s for s in xpsfit.read(EXAMPLES / "controls.vms") if s.attrs["region"] == "S 2p"]
     res = fit_series(spectra, load_recipe(EXAMPLES / "s2p_sulfide.toml"))
     on = {o.species: o for o in res.onsets}

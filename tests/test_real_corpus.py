@@ -116,7 +116,7 @@ def test_casaxps_sgl_components_match_xpsfit_gl_sum_in_casaxps_units():
     """CasaXPS's own SGL(30) curves (from its export) equal xpsfit's gl_sum with MFWHM as the
     width, BE = hν − stored KE and area = CasaXPS area × dwell × scans (CasaXPS areas are c/s)."""
     from xpsfit.io.casa import casa_components, counts_per_casa_area
-    from xpsfit.lineshapes import evaluate
+    from xpsfit.numerics.lineshapes import evaluate
 
     (txt,) = xpsfit.read(real_file("pynxtools-xps/FeO_analyzed_lineshapes_cols.txt"))
     (vms,) = xpsfit.read(real_file("pynxtools-xps/FeO_analyzed.vms"))

@@ -9,8 +9,7 @@ import pytest
 
 import xpsfit
 from xpsfit.errors import FitError, LibraryError, RecipeError
-from xpsfit.recipe import (check_range, check_region, load_recipe, recipe_from_dict,
-                           recipe_to_toml)
+from xpsfit.recipe.spec import check_range, check_region, load_recipe, recipe_from_dict, recipe_to_toml
 from xpsfit.spectrum import make_spectrum
 
 from realdata import EXAMPLES, ROOT, real_file

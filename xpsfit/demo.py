@@ -13,7 +13,7 @@ analytically); counts are a Poisson draw. Over the map the composition varies sm
 
 :func:`demo_map` returns the counts (``xarray.DataArray`` with dims ``y, x, binding_energy``) and
 the truth (``xarray.Dataset``); :func:`write_map_hdf5` writes the map in the input layout of
-:func:`xpsfit.maps.fit_map_to_hdf5` (see ``docs/maps.md``).
+:func:`xpsfit.fitting.maps.fit_map_to_hdf5` (see ``docs/maps.md``).
 """
 from __future__ import annotations
 
@@ -117,7 +117,7 @@ def write_map_hdf5(path, data: xr.DataArray, truth: xr.Dataset | None = None) ->
     import h5py
 
     from .atomic import atomic_path
-    from .maps import energy_last
+    from .fitting.maps import energy_last
     data = energy_last(data)
     with atomic_path(path) as tmp:
         with h5py.File(tmp, "w") as h5:

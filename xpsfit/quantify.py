@@ -13,7 +13,7 @@ import numpy as np
 import xarray as xr
 
 from .errors import FitError
-from .result import FitResult
+from .results import FitResult
 
 
 def element_quantification(results: Sequence, *, labels: Sequence[str] | None = None

@@ -122,8 +122,8 @@ def test_worker_reports_progress_and_cancels(qtbot):
 
 
 def _recipe():
-    from xpsfit.library import Library
-    from xpsfit.recipe import ComponentSpec, Recipe
+    from xpsfit.recipe.library import Library
+    from xpsfit.recipe.spec import ComponentSpec, Recipe
     comps = [ComponentSpec("PS4", "PS4", 161.6, (161.2, 162.0), 1.0, (0.6, 1.5)),
              ComponentSpec("S0", "S0", 164.0, (163.7, 164.6), 1.3, (0.7, 2.0))]
     return Recipe(region="S 2p", library_name="x", library=Library("x"), components=comps)

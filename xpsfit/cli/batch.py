@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 import time
 
-from ..batch import SERIES_BY, BatchResult
+from ..fitting.batch import SERIES_BY, BatchResult
 
 
 def register(subparsers) -> None:
@@ -65,7 +65,7 @@ class ProgressPrinter:
 
 
 def run(args) -> int:
-    from ..batch import batch
+    from ..fitting.batch import batch
     progress = ProgressPrinter()
     t0 = time.monotonic()
     try:

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from ..errors import ExportError
-from ..result import FitResult, SeriesResult
+from ..results import FitResult, SeriesResult
 from .fit import size_arg
 
 
@@ -53,19 +53,19 @@ def run(args) -> int:
     wrote = False
     if args.table:
         from ..export.tables import write_table
-        from ..batch import table_items
+        from ..fitting.batch import table_items
         write_table(table_items(results), args.table)
         print(f"table: {args.table}", file=sys.stderr)
         wrote = True
     if args.plot:
-        from ..plots import save_fit_figure
+        from ..export.plots import save_fit_figure
         for r, path in zip(fits, _plot_paths(args.plot, len(fits))):
             save_fit_figure(r, path)
             print(f"figure: {path}", file=sys.stderr)
         wrote = True
     if args.figure:
-        from ..plots import save_figure
-        from ..study_figures import study_figure
+        from ..export.plots import save_figure
+        from ..export.figures import study_figure
         series = [r for r in results if isinstance(r, SeriesResult)]
         if not series:
             raise ExportError("--figure needs a saved series (xpsfit fit --series --save)",

@@ -71,14 +71,14 @@ def check_figure_name(flag: str, path) -> None:
 
 def check_figure_options(args) -> None:
     """Bad figure options fail before anything is fitted or written (one line, exit 2)."""
-    from ..plots import check_dpi, width_cm
+    from ..export.plots import check_dpi, width_cm
     check_figure_name("--plot", args.plot)
     width_cm(args.size or "double")
     check_dpi(args.dpi)
 
 
 def run(args) -> int:
-    from ..recipe import load_recipe
+    from ..recipe.spec import load_recipe
     check_figure_options(args)
     recipe = load_recipe(args.recipe)
     if isinstance(args.report, str) and Path(args.report).suffix.lower() not in (
@@ -132,7 +132,7 @@ def apply_charge_reference(spectra: list, files, recipe_path: str) -> list:
     the reference recipe); prints one line per acquisition."""
     from ..fitting.charge import acquisition_shifts, reference_recipe, shift_acquisitions
     from ..errors import RecipeError
-    from ..recipe import load_recipe
+    from ..recipe.spec import load_recipe
     ref_recipe = load_recipe(recipe_path)
     if ref_recipe.charge_reference is None or region_key(
             ref_recipe.charge_reference.region) != region_key(ref_recipe.region):
@@ -185,7 +185,7 @@ def write_outputs(results, args) -> None:
         write_table(results, args.table)
         print(f"table: {args.table}", file=sys.stderr)
     if args.plot:
-        from ..plots import save_fit_figure
+        from ..export.plots import save_fit_figure
         for r, path in zip(results, plot_paths(args.plot, len(results))):
             save_fit_figure(r, path, dpi=args.dpi, size=args.size or "single")
             print(f"figure: {path}", file=sys.stderr)

@@ -95,7 +95,7 @@ def group_key(spectrum, series_by: str) -> str:
     a = spectrum.attrs
     if series_by == "file":
         return Path(str(a.get("source_file", ""))).stem or "series"
-    from ..naming import sample_name
+    from ..recipe.naming import sample_name
     sample = str(a.get("sample", "") or "")
     return sample_name(sample) or sample or "series"
 
@@ -103,7 +103,7 @@ def group_key(spectrum, series_by: str) -> str:
 def run_groups(spectra, recipe, args) -> int:
     """One series per group; everything is fitted before anything is written."""
     from ..export.tables import write_rows as _write_csv
-    from ..result import ONSET_COLUMNS, SERIES_COLUMNS, onset_rows, series_rows
+    from ..results import ONSET_COLUMNS, SERIES_COLUMNS, onset_rows, series_rows
     from ..errors import FitError
     if args.labels:
         raise FitError("--labels cannot be combined with --series-by (labels come from each file)")
@@ -135,16 +135,16 @@ def run_groups(spectra, recipe, args) -> int:
 def display_names(results: dict) -> list[str]:
     """Names a reader sees: the shared sample name of each series ("CNF" rather than
     "cnf_series"), the group names when those would not tell the series apart."""
-    from ..study_figures import series_title
+    from ..export.figures import series_title
     titles = [series_title(res) for res in results.values()]
     return titles if len(set(titles)) == len(titles) else list(results)
 
 
 def write_figures(series_list: list, names: list[str], args, report_path) -> None:
     """--plot, --bars and --report from the same builders the GUI export uses."""
-    from ..plots import save_figure
-    from ..report import write_report
-    from ..study_figures import composition_chart_figure, study_figure_of
+    from ..export.plots import save_figure
+    from ..export.report import write_report
+    from ..export.figures import composition_chart_figure, study_figure_of
     size, dpi = args.size or "double", args.dpi
     if args.plot:
         save_figure(study_figure_of(args.layout, series_list, names, size=size,
@@ -181,7 +181,7 @@ def _fit_one(spectra, recipe, args):
 
 def _write(res, args, report_path) -> None:
     from ..export.tables import write_onsets, write_series_table
-    from ..study_figures import series_title
+    from ..export.figures import series_title
     if args.table:
         write_series_table(res, args.table)
         print(f"table: {args.table}", file=sys.stderr)

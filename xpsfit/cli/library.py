@@ -1,7 +1,7 @@
 """``xpsfit library [NAME] [--region R]``: list peak libraries, their regions and species."""
 from __future__ import annotations
 
-from ..library import Library, RegionDef, list_libraries, load_library
+from ..recipe.library import Library, RegionDef, list_libraries, load_library
 
 
 def register(subparsers) -> None:

@@ -67,8 +67,8 @@ class _Bar:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..maps import fit_map_to_hdf5
-    from ..recipe import load_recipe
+    from ..fitting.maps import fit_map_to_hdf5
+    from ..recipe.spec import load_recipe
     recipe = load_recipe(args.recipe)
     if args.chunk < 1:
         raise FitError("--chunk must be at least 1")

@@ -3,8 +3,8 @@ or turn the CasaXPS model stored in a VAMAS block into a recipe."""
 from __future__ import annotations
 
 from ..errors import RecipeError
-from ..library import load_library
-from ..recipe import BACKGROUNDS, load_recipe, recipe_from_dict, recipe_to_toml, shape_params
+from ..recipe.library import load_library
+from ..recipe.spec import BACKGROUNDS, load_recipe, recipe_from_dict, recipe_to_toml, shape_params
 
 
 def register(subparsers) -> None:
@@ -92,9 +92,9 @@ def run_check(args) -> int:
 def run_from_casa(args) -> int:
     import sys
 
-    from ..casa_model import casa_model_spectrum, recipe_from_casa
+    from ..recipe.from_casa import casa_model_spectrum, recipe_from_casa
     from ..io import read
-    from ..recipe import save_recipe
+    from ..recipe.spec import save_recipe
 
     spectrum = casa_model_spectrum(read(args.file), block=args.block, region=args.region,
                                    path=args.file)

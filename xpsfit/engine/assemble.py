@@ -3,7 +3,7 @@
 Every front-end goes through :func:`solved` (covariance and its scaling, once for the whole
 problem) and :func:`spectrum_result` (the FitResult of spectrum j: parameters ± σ with the single-
 fit names, components with fractions ± σ, curves, statistics, warnings and flags as
-:class:`~xpsfit.result.Notice`). In a joint series each spectrum's parameters are its view of the
+:class:`~xpsfit.results.Notice`). In a joint series each spectrum's parameters are its view of the
 joint ones (shared values, its own areas, positions moved by its shift) and their covariance is
 propagated from the joint covariance, so fractions ± σ include the correlations with shared
 positions, widths and the shift.
@@ -17,9 +17,9 @@ import numpy as np
 import xarray as xr
 
 from . import goodness as stats
-from ..lineshapes import true_fwhm
-from ..naming import param_name
-from ..result import ComponentResult, FitResult, FitStatistics, Notice, ParameterRecord
+from ..numerics.lineshapes import true_fwhm
+from ..recipe.naming import param_name
+from ..results import ComponentResult, FitResult, FitStatistics, Notice, ParameterRecord
 from ..spectrum import DIM
 from . import uncertainty
 from .data import Data

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import backgrounds
+from ..numerics import backgrounds
 from ..errors import FitError
-from ..recipe import check_range, check_region
+from ..recipe.spec import check_range, check_region
 from ..spectrum import DIM
 from .rules import MIN_EXTRA_POINTS, endpoint_count
 from .structure import QUANTITIES, Structure
@@ -188,7 +188,7 @@ def _where(spectrum) -> dict:
 
 def crop(recipe, spectrum) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple | None]:
     """(x, y, keep, clipped) of a spectrum in the recipe's range, ascending, with the range checks
-    every front-end applies (:func:`xpsfit.recipe.check_region`/`check_range`); ``clipped`` is
+    every front-end applies (:func:`xpsfit.recipe.spec.check_region`/`check_range`); ``clipped`` is
     the range used when the recipe's reached beyond the data, else None."""
     spectrum = check_region(recipe, spectrum)
     if DIM not in spectrum.dims:

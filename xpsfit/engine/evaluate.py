@@ -6,7 +6,7 @@ For spectrum (segment) j of the structure the model is
 
 with one total area A, position E, width F per component (a doublet's minor line at +Δ with
 w = r/(1+r), the major one with 1/(1+r)), s_j the spectrum's rigid shift, p the unit-area line
-shape of :mod:`xpsfit.lineshapes` and the background either static (from the data) or the active
+shape of :mod:`xpsfit.numerics.lineshapes` and the background either static (from the data) or the active
 Shirley c0 + k·∫Σpeaks. Residuals are Poisson weighted, (model − data)/σ, followed by the soft
 priors (value − target)/σ_prior.
 
@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import backgrounds
-from ..lineshapes import LINESHAPES
+from ..numerics import backgrounds
+from ..numerics.lineshapes import LINESHAPES
 from .data import Data
 from .structure import QUANTITIES, Structure
 

@@ -8,12 +8,12 @@ from the recipe alone and never changes; data-dependent start values come from
 
 Parameters ``P`` (named, in :attr:`Structure.names`) are free (one column of θ each), fixed, or
 linked (an expression of other parameters, from the recipe's links). Links are arithmetic
-(:mod:`xpsfit.links`), so in almost every recipe they are affine and ``P = M·θ + c`` holds exactly
+(:mod:`xpsfit.recipe.links`), so in almost every recipe they are affine and ``P = M·θ + c`` holds exactly
 (coefficients read off the expression tree, not by finite differences). A product or quotient of
 two parameters makes the structure non-affine: linked values are then evaluated from their
 compiled expressions and ∂P/∂θ comes from a finite difference on the expressions only.
 
-Names: ``PS4_position`` (:func:`xpsfit.naming.param_name`); in a series every parameter that is
+Names: ``PS4_position`` (:func:`xpsfit.recipe.naming.param_name`); in a series every parameter that is
 not shared is ``s{j}_<name>`` and ``s{j}_shift`` is spectrum j's rigid shift (``s0_shift`` fixed
 at 0 so the shared positions are those of the first spectrum).
 """
@@ -26,11 +26,11 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from ..errors import FitError, RecipeError
-from ..lineshapes import get_lineshape
-from ..links import parse_expression, parse_link
-from ..naming import param_name
-from ..recipe import Recipe
-from ..backgrounds import BACKGROUNDS
+from ..numerics.lineshapes import get_lineshape
+from ..recipe.links import parse_expression, parse_link
+from ..recipe.naming import param_name
+from ..recipe.spec import Recipe
+from ..numerics.backgrounds import BACKGROUNDS
 
 #: name (single-fit form) of a spectrum's rigid energy shift in a series
 SHIFT = "shift"
@@ -42,7 +42,7 @@ SHARE_WORDS = ("position", "fwhm", "shape", "splitting", "ratio")
 MATH = {n: getattr(np, n) for n in ("sqrt", "exp", "log", "log10", "sin", "cos", "tan", "abs",
                                      "arctan", "pi")}
 MATH.update(min=np.minimum, max=np.maximum)
-#: namespace for compiled link/prior expressions (already whitelisted by xpsfit.links)
+#: namespace for compiled link/prior expressions (already whitelisted by xpsfit.recipe.links)
 EXPR_GLOBALS = {"__builtins__": {}, **MATH}
 
 

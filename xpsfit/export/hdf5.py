@@ -37,8 +37,7 @@ import xarray as xr
 
 from ..atomic import atomic_path
 from ..errors import ExportError, XpsfitError
-from ..result import (ComponentResult, FitResult, FitStatistics, Onset, ParameterRecord,
-                      PresenceTest, SeriesResult)
+from ..results import ComponentResult, FitResult, FitStatistics, Onset, ParameterRecord, PresenceTest, SeriesResult
 
 __all__ = ["save", "load_result", "load_results", "ResultsWriter", "entries_image", "FORMAT",
            "FORMAT_VERSION"]
@@ -593,7 +592,7 @@ def _read_dataset(g: h5py.Group) -> xr.Dataset:
 # ------------------------------------------------------------------------------ recipe as TOML
 
 def _recipe_toml(recipe) -> str:
-    from ..recipe import recipe_to_toml
+    from ..recipe.spec import recipe_to_toml
     try:
         return recipe_to_toml(recipe)
     except XpsfitError:
@@ -791,7 +790,7 @@ class _Reader:
         raise ExportError(f"entry {g.name} has unknown xpsfit_type {kind!r}")
 
     def read_recipe(self, g: h5py.Group):
-        from ..recipe import recipe_from_dict
+        from ..recipe.spec import recipe_from_dict
         process = g["process"]
         text = process["recipe"].asstr()[()]
         source = str(process.attrs.get("recipe_source", ""))

@@ -8,8 +8,7 @@ from collections.abc import Iterable
 
 from ..atomic import atomic_write
 from ..errors import ExportError
-from ..result import (ONSET_COLUMNS, SERIES_COLUMNS, TABLE_COLUMNS, FitResult, onset_rows,
-                      series_rows)
+from ..results import ONSET_COLUMNS, SERIES_COLUMNS, TABLE_COLUMNS, FitResult, onset_rows, series_rows
 
 
 def _rows(results) -> list[dict]:
@@ -33,7 +32,7 @@ def _fmt(v) -> str:
 
 def write_table(results: FitResult | Iterable[FitResult], path: str | os.PathLike,
                 columns: list[str] | None = None) -> None:
-    """Write a CSV with :data:`xpsfit.result.TABLE_COLUMNS` (plus any extra keys the rows carry,
+    """Write a CSV with :data:`xpsfit.results.TABLE_COLUMNS` (plus any extra keys the rows carry,
     e.g. ``series_index``) to ``path``; NaN is written as an empty cell. Atomic: the previous
     file stays intact if anything fails."""
     rows = _rows(results)

@@ -17,14 +17,14 @@ species, and it is applied with :func:`xpsfit.spectrum.shift` (the binding-energ
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import xarray as xr
 
 from ..errors import FitError, RecipeError
-from ..recipe import ChargeReference, Recipe
-from ..result import FitResult
+from ..recipe.spec import ChargeReference, Recipe
+from ..results import FitResult
 from ..spectrum import region_key, shift
 from .referencing import TOLERANCE, fit_referenced, reference_shift, references_own_region
 from .single import fit

@@ -23,8 +23,8 @@ import numpy as np
 import xarray as xr
 
 from ..errors import FitError
-from ..lineshapes import LINESHAPES
-from ..recipe import Recipe
+from ..numerics.lineshapes import LINESHAPES
+from ..recipe.spec import Recipe
 from ..spectrum import DIM
 from ..engine import uncertainty
 from ..engine.data import Data, prepare_rows
@@ -32,7 +32,7 @@ from ..engine.evaluate import tables
 from ..engine.solvers import solve_lm
 from ..engine.threads import single_threaded
 from ..engine.structure import QUANTITIES, Structure, compile_problem
-from .. import backgrounds
+from ..numerics import backgrounds
 
 #: per-pixel outputs, each (B, n_species) unless listed in SCALARS — the names of FitResult's
 #: components and of FitResult.to_dataset()
@@ -80,8 +80,8 @@ def template_spectrum(x: np.ndarray, y: np.ndarray, attrs: dict | None = None) -
 
 def fit_range(recipe: Recipe, x: np.ndarray) -> np.ndarray:
     """Mask of the recipe's range on an ascending axis (the whole axis without a range);
-    the same rule as :func:`xpsfit.recipe.check_range`."""
-    from ..recipe import check_range
+    the same rule as :func:`xpsfit.recipe.spec.check_range`."""
+    from ..recipe.spec import check_range
     lo, hi = check_range(recipe, template_spectrum(x, np.zeros_like(x)))
     return (x >= lo - 1e-9) & (x <= hi + 1e-9)
 
@@ -165,7 +165,7 @@ def _outputs(st: Structure, data: Data, theta, success, nfev, valid, J, r) -> di
         fw = P[:, q[:, _FWHM]]
         for ci, comp in enumerate(st.components):
             if comp.lineshape not in ("pseudo_voigt", "gl_sum"):   # parameter != true FWHM
-                from ..lineshapes import true_fwhm
+                from ..numerics.lineshapes import true_fwhm
                 shp = {k: P[:, st.shape_idx[k][0, ci]] for k in comp.shape_names}
                 fw[:, ci] = [true_fwhm(comp.lineshape, fw[b, ci], **{k: v[b] for k, v in shp.items()})
                              for b in range(fw.shape[0])]

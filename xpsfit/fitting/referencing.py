@@ -14,9 +14,9 @@ from collections.abc import Callable
 import xarray as xr
 
 from ..errors import FitError
-from ..naming import param_name
-from ..recipe import ChargeReference, Recipe
-from ..result import FitResult, Notice
+from ..recipe.naming import param_name
+from ..recipe.spec import ChargeReference, Recipe
+from ..results import FitResult, Notice
 from ..spectrum import region_key, shift
 
 #: the refit stops when the reference line is this close to its assigned energy (eV)

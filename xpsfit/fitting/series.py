@@ -7,7 +7,7 @@ Modes
     ``[series]`` section, the quantities named in ``shared`` (position, fwhm, shape, splitting,
     ratio) are one parameter per species for the whole series; everything else (areas ≥ 0,
     background parameters, unshared quantities) is one parameter per spectrum, named
-    ``s{index}_<name>`` (:func:`xpsfit.naming.param_name`). With shared positions and
+    ``s{index}_<name>`` (:func:`xpsfit.recipe.naming.param_name`). With shared positions and
     ``shift = "per_spectrum"`` every spectrum gets one rigid energy shift ``s{index}_shift``
     (bounded by ``shift_bounds``); the first spectrum's shift is fixed at 0, so the shared
     positions are those of the first spectrum and the chemical shifts between species are the
@@ -20,7 +20,7 @@ Modes
 
     The covariance is (JᵀJ)⁻¹ of the joint weighted Jacobian, scaled like a single fit
     (max(1, χ²_ν) of the joint fit with raw counts, χ²_ν otherwise). Each spectrum's
-    :class:`~xpsfit.result.FitResult` gets its parameters' covariance by linear propagation
+    :class:`~xpsfit.results.FitResult` gets its parameters' covariance by linear propagation
     from the joint one, so fractions ± σ include the correlations with the shared positions,
     widths and the spectrum's shift. Parameters the data cannot determine at all (the position
     or width of a species whose area is zero in every spectrum) are left out of the inversion
@@ -34,7 +34,7 @@ Modes
 ``independent``
     :func:`xpsfit.fit.fit` per spectrum.
 
-Every mode ends with the presence tests and onsets of :mod:`xpsfit.presence`.
+Every mode ends with the presence tests and onsets of :mod:`xpsfit.fitting.presence`.
 """
 from __future__ import annotations
 
@@ -47,8 +47,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import FitError, Progress, tick
-from ..recipe import Recipe, check_range, check_region
-from ..result import FitResult, FitStatistics, SeriesResult
+from ..recipe.spec import Recipe, check_range, check_region
+from ..results import FitResult, FitStatistics, SeriesResult
 from ..spectrum import region_key
 from ..engine import goodness as stats
 from ..engine.assemble import Solved, joint_notices, joint_records, solved, spectrum_result
@@ -177,23 +177,6 @@ def _validate(spectra: Sequence, recipe: Recipe) -> list:
 
 
 
-def _validate(spectra: Sequence, recipe: Recipe) -> list:
-    if not spectra:
-        raise FitError("a series needs at least one spectrum")
-    regions = {}
-    for s in spectra:
-        reg = str(s.attrs.get("region", "") or "").strip()
-        if reg:
-            regions.setdefault(region_key(reg), (reg, spectrum_id(s)))
-    if len(regions) > 1:
-        listed = "; ".join(f"{reg} ({sid})" for reg, sid in regions.values())
-        raise FitError(f"spectra of different regions in one series: {listed}")
-    out = []
-    for s in spectra:
-        s = check_region(recipe, s)
-        check_range(recipe, s)
-        out.append(s)
-    return out
 
 
 @dataclass
@@ -214,7 +197,7 @@ def fit_series(spectra: Sequence, recipe: Recipe, *, order=None, labels: Sequenc
 
     ``order``: None (as given), ``"label"``/``"voltage"``, or a list/comma string of labels.
     ``labels``: one label per spectrum (in the order given), overriding :func:`default_labels`.
-    ``presence``: run the nested-model presence tests and onsets (:mod:`xpsfit.presence`).
+    ``presence``: run the nested-model presence tests and onsets (:mod:`xpsfit.fitting.presence`).
     """
     if mode not in MODES:
         raise FitError(f"unknown series mode {mode!r} (choose one of {', '.join(MODES)})")
@@ -240,7 +223,7 @@ def fit_series(spectra: Sequence, recipe: Recipe, *, order=None, labels: Sequenc
     else:
         result, state = _fit_each(spectra, recipe, labels, mode, step)
     if presence:
-        from ..presence import onsets as find_onsets, presence_tests
+        from .presence import onsets as find_onsets, presence_tests
         result.presence = presence_tests(result, state, alpha=alpha,
                                          progress=lambda d, t, m: step(n + d, m))
         result.onsets = find_onsets(result, rule=onset_rule)
@@ -347,7 +330,7 @@ def _static_prefit(st: Structure, spectra, recipe: Recipe, theta0: np.ndarray) -
     P = pre.values(sol.theta[None, :])
     for j, seg in enumerate(pdata.segments):
         _, bg, peaks = segment_model(pre, j, P, pdata)
-        from ..backgrounds import cumulative_integral
+        from ..numerics.backgrounds import cumulative_integral
         step_ = float(cumulative_integral(seg.x, peaks[0])[-1])
         i_c0, i_k = (st.names[i] if i >= 0 else None for i in st.bg_idx[j])
         if i_c0 in col:

@@ -10,8 +10,8 @@ import numpy as np
 import xarray as xr
 
 from ..errors import FitError, Progress, tick
-from ..recipe import Recipe
-from ..result import FitResult, Notice
+from ..recipe.spec import Recipe
+from ..results import FitResult, Notice
 from ..spectrum import DIM
 from ..engine.assemble import solved, spectrum_result
 from ..engine.data import Data, prepare_spectra

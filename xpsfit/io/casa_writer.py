@@ -46,7 +46,7 @@ def casa_shape_text(lineshape: str, shape: dict[str, float]) -> str:
         return f"SGL({_n(100 * shape.get('m', 0.3))})"
     if lineshape == "pseudo_voigt":
         # the same curve: pV mixes by area fraction η, SGL by height fraction m
-        from ..lineshapes import GAUSS_AREA, LORENTZ_AREA
+        from ..numerics.lineshapes import GAUSS_AREA, LORENTZ_AREA
         eta = float(shape.get("eta", 0.2))
         m = eta * GAUSS_AREA / (eta * GAUSS_AREA + (1.0 - eta) * LORENTZ_AREA)
         return f"SGL({_n(100 * m)})"
@@ -72,7 +72,7 @@ def _background(recipe) -> tuple[str, list[float]]:
 
 def _lines_of(result) -> tuple[list[dict], dict[str, int]]:
     """One dict per CasaXPS component (doublets split into major and minor)."""
-    from ..lineshapes import true_fwhm
+    from ..numerics.lineshapes import true_fwhm
 
     rec = result.recipe
     sub = re.search(r"\d([spdf])", rec.region)

@@ -27,18 +27,17 @@ from __future__ import annotations
 import math
 import os
 from collections import deque
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
-from .errors import Cancelled, FileFormatError, FitError, XpsfitError
-from .fitting.pixels import PER_SPECIES, SCALARS, BatchResult, fit_spectra, unpack_columns
-from .recipe import Recipe
-from .spectrum import DIM, region_key
+from ..errors import Cancelled, FileFormatError, FitError, XpsfitError
+from .pixels import PER_SPECIES, SCALARS, BatchResult, fit_spectra, unpack_columns
+from ..recipe.spec import Recipe
+from ..spectrum import DIM, region_key
 
-from .errors import Progress  # noqa: E402
+from ..errors import Progress  # noqa: E402
 
 #: maps with at most this many spectra are fitted in-process (dask start-up costs more)
 SERIAL_LIMIT = 512
@@ -66,7 +65,7 @@ def energy_last(data: xr.DataArray) -> xr.DataArray:
 def _recipe(recipe) -> Recipe:
     if isinstance(recipe, Recipe):
         return recipe
-    from .recipe import load_recipe
+    from ..recipe.spec import load_recipe
     return load_recipe(recipe)
 
 
@@ -297,8 +296,8 @@ def fit_map_to_hdf5(source, recipe, out, *, chunk: int = 2048, client=None,
 
     import h5py
 
-    from . import __version__
-    from .atomic import atomic_path
+    from .. import __version__
+    from ..atomic import atomic_path
     recipe = _recipe(recipe)
     src = _MapSource(source)
     t0 = time.perf_counter()
@@ -350,7 +349,7 @@ def fit_map_to_hdf5(source, recipe, out, *, chunk: int = 2048, client=None,
 
 
 def _create_outputs(h5, src: _MapSource, species, recipe, attrs, version) -> dict:
-    from .recipe import recipe_to_toml
+    from ..recipe.spec import recipe_to_toml
     dsets = {}
     shape = src.shape
     rows = max(1, min(shape[0], 256))

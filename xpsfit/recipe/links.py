@@ -5,7 +5,7 @@ Recipes tie parameters together with readable text such as ``"fwhm(S0) = fwhm(po
 ``quantity(species)`` are cut out with a regular expression first (species keys like ``S2-`` or
 ``O-C=O`` are not Python names), replaced by placeholders, and the rest is parsed with
 :mod:`ast` and checked against a strict whitelist (numbers, ``+ - * /``, unary minus,
-parentheses). The result is an lmfit expression over :func:`xpsfit.naming.param_name` names.
+parentheses). The result is an lmfit expression over :func:`xpsfit.recipe.naming.param_name` names.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import ast
 import re
 from collections.abc import Iterable, Mapping
 
-from .errors import RecipeError
+from ..errors import RecipeError
 from .naming import param_name
 
 #: quantities every component has, whatever its line shape (splitting/ratio: doublets only)
@@ -32,7 +32,7 @@ _ALLOWED_UNARY = (ast.USub, ast.UAdd)
 def shape_quantities() -> tuple[str, ...]:
     """Shape-parameter names of every registered line shape (``eta``, ``m``, ...)."""
     try:
-        from .lineshapes import LINESHAPES
+        from ..numerics.lineshapes import LINESHAPES
     except ImportError:   # registry not available: the names the line-shape contract promises
         return ("eta", "m", "alpha", "beta", "gamma")
     names: set[str] = set()

@@ -9,7 +9,7 @@
   is measured on the figure is what the journal prints.
 
 The study layouts (Fig. 3 / S13 fits beside one composition chart, Fig. 4 single spectra) are in
-:mod:`xpsfit.study_figures`; the PDF report in :mod:`xpsfit.report`.
+:mod:`xpsfit.export.figures`; the PDF report in :mod:`xpsfit.export.report`.
 """
 from __future__ import annotations
 
@@ -21,10 +21,10 @@ from matplotlib import rc_context
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from .atomic import atomic_path
-from .errors import ExportError
-from .result import FitResult
-from .spectrum import DIM
+from ..atomic import atomic_path
+from ..errors import ExportError
+from ..results import FitResult
+from ..spectrum import DIM
 
 CM = 1 / 2.54
 #: journal column widths (cm): single and double column (ACS, RSC, Elsevier are within 0.3 cm)
@@ -192,7 +192,7 @@ def save_figure(fig: Figure, path: str | os.PathLike, *, dpi: int = 300) -> None
 
 
 def _metadata(fmt: str) -> dict:
-    from . import __version__
+    from .. import __version__
     if fmt == "png":
         return {"Software": f"xpsfit {__version__}"}
     return {"Creator": f"xpsfit {__version__}"}

@@ -6,7 +6,7 @@ What carries over, and how (docs/interop.md has the table):
   LA(α,β,m) -> ``la_casa`` (α, β, m) when that shape is registered, LA(α,β) -> ``la_casa`` m = 0.
   Anything else (LF, DS, GL with a tail, ...) is refused with one line naming the shape.
 * widths: CasaXPS stores the MEASURED FWHM ("MFWHM"); the recipe holds the shape's width
-  parameter, found by inverting :func:`xpsfit.lineshapes.true_fwhm` numerically (value and bounds).
+  parameter, found by inverting :func:`xpsfit.numerics.lineshapes.true_fwhm` numerically (value and bounds).
 * links: a component following component k (CasaXPS's ``A*0.5``, ``A+1.2``, stored as index and
   factor) becomes ``area(x) = 0.5 * area(A)``, ``fwhm(x) = f * fwhm(A)`` (the factor is on measured
   widths and converted to width parameters) or ``position(x) = position(A) - d`` (CasaXPS offsets
@@ -28,12 +28,11 @@ import re
 
 import xarray as xr
 
-from .errors import RecipeError
-from .io.casa import (CasaComponent, CasaRegion, casa_components, casa_regions,
-                      counts_per_casa_area)
-from .lineshapes import width_for_fwhm
+from ..errors import RecipeError
+from ..io.casa import CasaComponent, CasaRegion, casa_components, casa_regions, counts_per_casa_area
+from ..numerics.lineshapes import width_for_fwhm
 from .naming import species_prefix
-from .recipe import Recipe, recipe_from_dict
+from .spec import Recipe, recipe_from_dict
 
 #: the half-width (eV) given to a position CasaXPS holds fixed (lmfit needs min < max)
 FIXED_HALF_WIDTH = 1e-4
@@ -50,7 +49,7 @@ def _where(spectrum: xr.DataArray) -> dict:
 
 def lineshape_of(text: str, spectrum: xr.DataArray | None = None) -> tuple[str, dict[str, float]]:
     """CasaXPS line-shape text -> (xpsfit line shape, shape parameters)."""
-    from .lineshapes import LINESHAPES
+    from ..numerics.lineshapes import LINESHAPES
 
     where = _where(spectrum) if spectrum is not None else {}
     m = _SHAPE.match(text)

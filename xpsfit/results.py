@@ -11,7 +11,7 @@ import numpy as np
 import xarray as xr
 
 from .errors import FitError
-from .recipe import Recipe
+from .recipe.spec import Recipe
 
 
 class Notice(str):

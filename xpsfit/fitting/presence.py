@@ -38,11 +38,11 @@ from collections.abc import Callable
 import numpy as np
 from scipy import stats as sstats
 
-from .engine.data import prepare_spectra
-from .engine.rules import SIGNIFICANCE as SIGMA_RULE
-from .engine.solvers import solve_trf
-from .engine.structure import compile_problem
-from .result import Onset, PresenceTest, SeriesResult
+from ..engine.data import prepare_spectra
+from ..engine.rules import SIGNIFICANCE as SIGMA_RULE
+from ..engine.solvers import solve_trf
+from ..engine.structure import compile_problem
+from ..results import Onset, PresenceTest, SeriesResult
 
 ALPHA = 0.05
 

@@ -22,17 +22,16 @@ import signal
 import sys
 import threading
 import tomllib
-import types
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import Cancelled, FitError, UnsupportedFormatError, XpsfitError
-from .recipe import Recipe
-from .result import FitResult, SeriesResult
-from .spectrum import region_key
+from ..errors import Cancelled, FitError, UnsupportedFormatError, XpsfitError
+from ..recipe.spec import Recipe
+from ..results import FitResult, SeriesResult
+from ..spectrum import region_key
 
 __all__ = ["batch", "BatchResult", "BatchItem", "expand_inputs", "table_items", "SERIES_BY"]
 
@@ -173,7 +172,7 @@ class _Outcome:
 def _select(path: Path, recipe: Recipe):
     """Read one file: [(position, block, spectrum)] matching the recipe's region, failures
     (broken spectrum file) and skips (no reader recognises it, other regions)."""
-    from .io import read
+    from ..io import read
     try:
         spectra = read(path)
     except UnsupportedFormatError as exc:
@@ -213,7 +212,7 @@ def _format_of_suffix(path: Path) -> str:
     claimed = SPECTRUM_SUFFIXES.get(path.suffix.lower(), "")
     if not claimed:
         return ""
-    from .io import detect_format
+    from ..io import detect_format
     try:
         detect_format(path)
     except UnsupportedFormatError:
@@ -288,7 +287,7 @@ def _worker_init() -> None:
 
 def _recipe_for(spec: _RecipeSpec) -> Recipe:
     if spec not in _RECIPES:
-        from .recipe import load_recipe, recipe_from_dict
+        from ..recipe.spec import load_recipe, recipe_from_dict
         if spec.path:
             _RECIPES[spec] = load_recipe(spec.path)
         else:
@@ -298,7 +297,7 @@ def _recipe_for(spec: _RecipeSpec) -> Recipe:
 
 def _spectrum(ref: _Ref):
     if ref.path not in _FILES:
-        from .io import read
+        from ..io import read
         if len(_FILES) >= _FILE_CACHE:
             _FILES.pop(next(iter(_FILES)))
         _FILES[ref.path] = read(ref.path)
@@ -330,7 +329,7 @@ def _run_unit(unit: _Unit, spec: _RecipeSpec, recipe: Recipe | None,
         return out
     figures = []
     if unit.kind == "fit":
-        from .fitting.single import fit
+        from .single import fit
         for path, block, spectrum, stem in items:
             try:
                 result = fit(spectrum, recipe, **fit_kwargs)
@@ -363,7 +362,7 @@ def _run_unit(unit: _Unit, spec: _RecipeSpec, recipe: Recipe | None,
     if unit.plots:
         _figures(out, figures, Path(unit.plots), recipe.region)
     if unit.image and out.results:
-        from .export.hdf5 import entries_image
+        from ..export.hdf5 import entries_image
         try:
             out.image = entries_image(out.results)
         except Exception:   # the parent then writes these results itself
@@ -372,7 +371,7 @@ def _run_unit(unit: _Unit, spec: _RecipeSpec, recipe: Recipe | None,
 
 
 def _figures(out: _Outcome, figures, folder: Path, region: str) -> None:
-    from .plots import save_fit_figure
+    from ..export.plots import save_fit_figure
     for path, block, stem, result in figures:
         target = folder / f"{stem}_b{block:02d}_{region_key(region)}.png"
         try:
@@ -384,7 +383,7 @@ def _figures(out: _Outcome, figures, folder: Path, region: str) -> None:
 
 def _fit_series():
     try:
-        from .fitting.series import fit_series
+        from .series import fit_series
     except ImportError:
         raise FitError("series fitting (series_by 'file' or 'sample') needs "
                        "xpsfit.fit_series, which this installation does not have") from None
@@ -450,7 +449,7 @@ def batch(inputs: str | os.PathLike | Sequence[str | os.PathLike],
 
     writer = None
     if out is not None:
-        from .export.hdf5 import ResultsWriter
+        from ..export.hdf5 import ResultsWriter
         writer = ResultsWriter(out)
     sink = _Sink(writer)
     stop: BaseException | None = None
@@ -532,9 +531,9 @@ class _Sink:
 
 def _resolve_recipe(recipe) -> tuple[Recipe, _RecipeSpec]:
     if isinstance(recipe, Recipe):
-        from .recipe import recipe_to_toml
+        from ..recipe.spec import recipe_to_toml
         return recipe, _RecipeSpec(text=recipe_to_toml(recipe), source=recipe.source)
-    from .recipe import load_recipe
+    from ..recipe.spec import load_recipe
     return load_recipe(recipe), _RecipeSpec(path=str(recipe))
 
 
@@ -615,7 +614,7 @@ def _write_outputs(result: BatchResult, writer, table, plots_dir) -> None:
     if writer is not None:
         result.outputs["out"] = writer.close()
     if table is not None:
-        from .export.tables import write_table
+        from ..export.tables import write_table
         write_table(table_items(result.results), table)
         result.outputs["table"] = Path(table)
 
@@ -630,13 +629,3 @@ def table_items(results) -> list:
             rows.append(r)
     return rows
 
-
-class _CallableModule(types.ModuleType):
-    """``xpsfit.batch(...)`` must call the function even after ``import xpsfit.batch`` has
-    bound the *module* to the package attribute of the same name."""
-
-    def __call__(self, *args, **kwargs):
-        return batch(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

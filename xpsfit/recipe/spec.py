@@ -29,13 +29,12 @@ from typing import Any
 
 import tomli_w
 
-from .backgrounds import BACKGROUNDS
-from .errors import FitError, LibraryError, RecipeError
-from .library import (Checker, Library, RegionDef, SpeciesDef, lineshape_names, load_library,
-                      parse_toml, read_text)
+from ..numerics.backgrounds import BACKGROUNDS
+from ..errors import FitError, LibraryError, RecipeError
+from .library import Checker, Library, RegionDef, SpeciesDef, lineshape_names, load_library, parse_toml, read_text
 from .links import parse_expression, parse_link, valid_quantities
 from .naming import species_prefix
-from .spectrum import DIM, region_key
+from ..spectrum import DIM, region_key
 
 SERIES_SHARED = ("position", "fwhm", "shape", "splitting", "ratio")
 SERIES_SHIFTS = ("per_spectrum", "none")
@@ -65,7 +64,7 @@ _SUBSHELL_RATIO = {"p": 0.5, "d": 2.0 / 3.0, "f": 0.75}
 def shape_params(lineshape: str) -> dict[str, tuple[float, float, float]]:
     """``{name: (default, min, max)}`` of a line shape's shape parameters (registry or fallback)."""
     try:
-        from .lineshapes import LINESHAPES
+        from ..numerics.lineshapes import LINESHAPES
     except ImportError:
         return {n: (math.nan, -math.inf, math.inf)
                 for n in _FALLBACK_SHAPE_PARAMS.get(lineshape, ())}
@@ -615,7 +614,7 @@ def recipe_to_toml(recipe: Recipe) -> str:
 def save_recipe(recipe: Recipe, path: str | os.PathLike) -> None:
     """Write ``recipe_to_toml(recipe)`` to ``path`` atomically (UTF-8): a crash or kill while
     saving leaves the previous file whole. Raises :class:`RecipeError` when it cannot write."""
-    from .atomic import atomic_write
+    from ..atomic import atomic_write
 
     text = recipe_to_toml(recipe)
     try:

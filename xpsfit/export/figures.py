@@ -7,10 +7,10 @@
 * :func:`singles_figure` — Fig. 4: single spectra (e.g. the 4.3 V controls) with each species'
   presence verdict (fraction ± σ, or "not detected" with its upper limit) under each panel.
 
-All figures are built at print size (:func:`xpsfit.plots.journal_figure`), BE decreasing to the
-right, each species in its :func:`xpsfit.plots.species_colour`, labelled with its chemical
+All figures are built at print size (:func:`xpsfit.export.plots.journal_figure`), BE decreasing to the
+right, each species in its :func:`xpsfit.export.plots.species_colour`, labelled with its chemical
 label. Error bars are ±1σ of each fraction at the segment's edge, cut to 0–100 %
-(:func:`xpsfit.plots.clipped_errors`).
+(:func:`xpsfit.export.plots.clipped_errors`).
 """
 from __future__ import annotations
 
@@ -21,10 +21,9 @@ import numpy as np
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from .errors import ExportError
-from .naming import sample_name
-from .plots import (FONT, TITLE_FONT, background_name, clipped_errors, journal_figure,
-                    plot_fit, species_colour, width_cm)
+from ..errors import ExportError
+from ..recipe.naming import sample_name
+from .plots import FONT, TITLE_FONT, background_name, clipped_errors, journal_figure, plot_fit, species_colour, width_cm
 
 _SEGMENT_ALPHA = 0.85
 _ND_STYLE = {"alpha": 0.35, "hatch": "/////", "edgecolor": "0.35"}

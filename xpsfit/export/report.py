@@ -1,6 +1,6 @@
 """The study report: one PDF with the figure, then A4 pages of text.
 
-Pages: (1) the study figure at its print size (:func:`xpsfit.study_figures.study_figure`, or
+Pages: (1) the study figure at its print size (:func:`xpsfit.export.figures.study_figure`, or
 the Fig. 4 layout for single spectra); (2…) the composition table with σ (n.d. = not detected,
 with its upper limit), the onset statements with their statistics, the fit verdicts (reduced χ²,
 flags, warnings), the recipe as TOML and the software version.
@@ -13,8 +13,8 @@ import textwrap
 
 from matplotlib.figure import Figure
 
-from .atomic import atomic_path
-from .errors import ExportError
+from ..atomic import atomic_path
+from ..errors import ExportError
 from .plots import CM, VECTOR_RC
 
 _A4 = (21.0 * CM, 29.7 * CM)
@@ -72,8 +72,8 @@ def fit_verdict_lines(series, name: str) -> list[str]:
 
 
 def report_text(series_list, names, *, title: str, onsets: bool = True) -> list[str]:
-    from . import __version__
-    from .recipe import recipe_to_toml
+    from .. import __version__
+    from ..recipe.spec import recipe_to_toml
     out = [title, f"xpsfit {__version__} — fractions are % of the region's doublet area "
                   f"(species fractions, no RSF); ± is 1σ.",
            "Present = nested-model F-test p < 0.05 AND area > 3σ(area); n.d. = not detected, "
@@ -117,8 +117,8 @@ def write_report(path: str | os.PathLike, series_list, names=None, *, layout: st
     ``series_list`` first and lists onsets; ``"singles"`` the Fig. 4 layout and no onsets."""
     from matplotlib.backends.backend_pdf import PdfPages
     from matplotlib import rc_context
-    from . import __version__
-    from .study_figures import series_title, study_figure_of
+    from .. import __version__
+    from .figures import series_title, study_figure_of
     if os.path.splitext(str(path))[1].lower() != ".pdf":
         raise ExportError("the report is a multi-page PDF: give it a .pdf name (use --plot "
                           "for a PNG/SVG figure)", path=path)

@@ -30,8 +30,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .errors import LibraryError, XpsfitError
-from .spectrum import region_key
+from ..errors import LibraryError, XpsfitError
+from ..spectrum import region_key
 
 #: confidence tags (see the domain reference): Confirmed, Literature, Textbook, Derived, Unconfirmed
 CONFIDENCE = {"C": "confirmed in the cited source", "L": "literature value, verify it",
@@ -47,7 +47,7 @@ _BUILTIN_PACKAGE = "xpsfit.peak_libraries"
 def lineshape_names() -> tuple[str, ...]:
     """Names of the registered line shapes (the registry is imported lazily)."""
     try:
-        from .lineshapes import LINESHAPES
+        from ..numerics.lineshapes import LINESHAPES
     except ImportError:
         return FALLBACK_LINESHAPES
     return tuple(LINESHAPES)

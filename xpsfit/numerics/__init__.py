@@ -1,0 +1,1 @@
+"""Pure numpy: line shapes (values, true FWHM, derivatives) and backgrounds — the registries."""
