@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..errors import ExportError
 from ..results import FitResult, SeriesResult
-from .fit import size_arg
+from .common import size_arg
 
 
 def register(subparsers) -> None:

@@ -10,11 +10,11 @@ a module registers ``(add_arguments(parser), wants(args) -> bool, run(spectra, r
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from pathlib import Path
 
 from ..errors import FitError
+from .common import check_figure_options, plot_paths, size_arg, summary_line  # noqa: F401
 from ..spectrum import region_key
 
 #: hooks for other fit modes (the series engineer appends one): (add_arguments, wants, run)
@@ -53,28 +53,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="recipe of the reference region whose [charge_reference] names a line "
                         "of that region (e.g. P 2p PS4 = 132.0): each acquisition (file, sample) "
                         "is shifted so that line sits at its energy before the fits")
-
-
-def size_arg(text: str):
-    """A size preset or a width in cm, checked when the figure is built."""
-    try:
-        return float(text)
-    except ValueError:
-        return text
-
-
-def check_figure_name(flag: str, path) -> None:
-    if path and Path(path).suffix.lower() not in (".png", ".pdf", ".svg"):
-        from ..errors import ExportError
-        raise ExportError(f"{flag}: use a .png, .pdf or .svg name", path=path)
-
-
-def check_figure_options(args) -> None:
-    """Bad figure options fail before anything is fitted or written (one line, exit 2)."""
-    from ..export.plots import check_dpi, width_cm
-    check_figure_name("--plot", args.plot)
-    width_cm(args.size or "double")
-    check_dpi(args.dpi)
 
 
 def run(args) -> int:
@@ -158,25 +136,6 @@ def fit_all(spectra, recipe, args) -> list:
             print(r.report())
             print()
     return results
-
-
-def summary_line(result) -> str:
-    parts = []
-    for c in result.components:
-        mc = f" (MC ± {100 * c.fraction_mc_stderr:.1f})" if math.isfinite(
-            c.fraction_mc_stderr) else ""
-        parts.append(f"{c.label} {100 * c.fraction:.1f} ± {100 * c.fraction_stderr:.1f}%{mc}")
-    name = result.spectrum_name() + (f" [{result.label}]" if result.label else "")
-    status = "" if result.success else "  NOT TRUSTWORTHY: " + "; ".join(result.flags)
-    return (f"{name}: " + ", ".join(parts)
-            + f"  (reduced chi2 {result.statistics.redchi:.3g}){status}")
-
-
-def plot_paths(path: str, n: int) -> list[Path]:
-    p = Path(path)
-    if n == 1:
-        return [p]
-    return [p.with_name(f"{p.stem}_{k}{p.suffix}") for k in range(n)]
 
 
 def write_outputs(results, args) -> None:

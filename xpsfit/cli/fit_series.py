@@ -56,7 +56,7 @@ def check_outputs(args) -> None:
     """Bad --bars/--report names fail before anything is fitted or written (the --plot, --size
     and --dpi checks ran in ``cli.fit.run``)."""
     from ..errors import ExportError
-    from .fit import check_figure_name
+    from .common import check_figure_name
     check_figure_name("--bars", args.bars)
     if isinstance(args.report, str) and Path(args.report).suffix.lower() != ".pdf":
         raise ExportError("--report: the study report is a multi-page PDF; give it a .pdf "
@@ -161,7 +161,7 @@ def write_figures(series_list: list, names: list[str], args, report_path) -> Non
 
 def _fit_one(spectra, recipe, args):
     from ..fitting.series import fit_series
-    from .fit import summary_line
+    from .common import summary_line
     labels = [t.strip() for t in args.labels.split(",")] if args.labels else None
     order = args.order if args.order else args.order_by
     res = fit_series(spectra, recipe, order=order, labels=labels, mode=args.mode)
