@@ -38,6 +38,8 @@ _API = {
     "load_results": ("xpsfit.export.hdf5", "load_results"),
     "fit_map_to_hdf5": ("xpsfit.fitting.maps", "fit_map_to_hdf5"),
     "load_map_result": ("xpsfit.fitting.maps", "load_map_result"),
+    "read_map_pixel": ("xpsfit.fitting.maps", "read_map_pixel"),
+    "MAP_STATUS": ("xpsfit.fitting.pixels", "STATUS"),
     "casa_components": ("xpsfit.io.casa", "casa_components"),
     "casa_regions": ("xpsfit.io.casa", "casa_regions"),
     "recipe_from_casa": ("xpsfit.recipe.from_casa", "recipe_from_casa"),

@@ -224,6 +224,7 @@ class _MapSource:
 
     def __init__(self, source):
         self._h5 = None
+        self.path = None
         if isinstance(source, xr.DataArray):
             data = energy_last(source)
             self.x = np.asarray(data[DIM].values, dtype=float)
@@ -238,6 +239,7 @@ class _MapSource:
         import h5py
         path = Path(source)
         self.where = str(path)
+        self.path = str(path)
         try:
             self._h5 = h5py.File(path, "r")
         except (OSError, ValueError) as exc:
@@ -270,6 +272,10 @@ class _MapSource:
         self.attrs.setdefault("source_file", str(path))
         self._arr = ds
 
+    @property
+    def flip(self) -> bool:
+        return self._flip
+
     def rows(self, r0: int, r1: int) -> np.ndarray:
         block = np.asarray(self._arr[r0:r1], dtype=float)
         return block[..., ::-1] if self._flip else block
@@ -283,69 +289,116 @@ class _MapSource:
 def fit_map_to_hdf5(source, recipe, out, *, chunk: int = 2048, client=None,
                     scheduler: str | None = None, jobs: int | None = None,
                     progress: Progress | None = None) -> dict:
-    """Fit a map chunk by chunk and stream the results into the HDF5 file ``out``.
+    """Fit a map chunk by chunk into the HDF5 file ``out``; a killed run resumes.
 
     ``source``: an HDF5 map (layout in the module docstring) or an in-memory DataArray. Blocks of
-    whole rows of the first map dimension, about ``chunk`` spectra each, are read, fitted (local
-    processes — ``jobs``, default CPU count —, or a ``dask.distributed`` ``client`` / scheduler
-    address) and written as they finish; at most 2 × workers blocks are in flight, so memory is
-    bounded by the chunk size, not the map size. The file is written to a temporary name and
-    renamed at the end (no half-written result). Returns a summary dict (pixels, failed, seconds).
+    whole rows of the first map dimension, about ``chunk`` spectra each, are fitted on local
+    processes (``jobs``, default CPU count) or a ``dask.distributed`` ``client`` / scheduler
+    address. For an HDF5 source only (path, row range) travels to a worker, which opens the file
+    read-only and reads its own rows (the file must be reachable by that path on the workers).
+    At most 2 × workers blocks are in flight, so memory is bounded by the chunk size, not the map
+    size. The parent alone writes: every finished block goes atomically into the
+    :class:`~xpsfit.fitting.chunkstore.ChunkStore` beside ``out``; rerunning the same call after a
+    kill or a cancel fits only the missing blocks. ``out`` appears only when complete.
+    Returns a summary dict (pixels, failed, seconds, out, chunks, resumed).
     """
     import time
 
-    import h5py
-
-    from .. import __version__
-    from ..atomic import atomic_path
+    from .chunkstore import ChunkStore
     recipe = _recipe(recipe)
     src = _MapSource(source)
     t0 = time.perf_counter()
     try:
         attrs = _check_region(src.attrs, recipe, src.where)
-        species = _species(recipe)
         if not src.lead:
             raise FitError("fit_map_to_hdf5 needs a map (at least one dimension besides "
                            f"{DIM!r}); use xpsfit.fit for one spectrum", path=src.where or None)
         per_row = int(np.prod(src.shape[1:])) if len(src.shape) > 1 else 1
         rows_per = max(1, int(chunk) // max(per_row, 1))
         blocks = [(r, min(r + rows_per, src.shape[0])) for r in range(0, src.shape[0], rows_per)]
-        runner = _Runner(client, scheduler, jobs)
-        failed = 0
-        try:
-            with atomic_path(out) as tmp:
-                with h5py.File(tmp, "w") as h5:
-                    dsets = _create_outputs(h5, src, species, recipe, attrs, __version__)
-                    pending: deque = deque()
-                    done = 0
-                    _tick(progress, 0, len(blocks), "fitting map")
-
-                    def collect():
-                        nonlocal done, failed
-                        (a, b), fut = pending.popleft()
-                        packed = runner.result(fut)
-                        cols = unpack_columns(packed.reshape((b - a,) + src.shape[1:] + (-1,)),
-                                              len(species))
-                        for k, ds in dsets.items():
-                            ds[a:b] = cols[k] > 0.5 if k == "success" else cols[k]
-                        failed += int(np.sum(cols["success"] <= 0.5))
-                        done += 1
-                        _tick(progress, done, len(blocks), f"{done * rows_per * per_row} spectra")
-
-                    for a, b in blocks:
-                        pending.append(((a, b), runner.submit(src.rows(a, b), recipe, src.x,
-                                                              attrs)))
-                        if len(pending) >= runner.window:
-                            collect()
-                    while pending:
-                        collect()
-        finally:
-            runner.close()
+        store = ChunkStore(out, _identity(src, recipe, rows_per))
+        done = store.done(len(blocks))
+        resumed = len(done)
+        if src.path is not None:
+            src.close()                  # the workers open the file themselves
+        _tick(progress, len(done), len(blocks), "fitting map")
+        if len(done) < len(blocks):
+            _fit_blocks(src, recipe, attrs, blocks, done, store,
+                        _Runner(client, scheduler, jobs), progress)
+        failed = _assemble(src, recipe, attrs, blocks, store, out)
+        store.remove()
     finally:
         src.close()
-    n = int(np.prod(src.shape))
-    return {"pixels": n, "failed": failed, "seconds": time.perf_counter() - t0,
-            "out": str(out)}
+    return {"pixels": int(np.prod(src.shape)), "failed": failed,
+            "seconds": time.perf_counter() - t0, "out": str(out), "chunks": len(blocks),
+            "resumed": resumed}
+
+
+def _identity(src: "_MapSource", recipe: Recipe, rows_per: int) -> dict:
+    """What must match for finished chunks to be reused: same data, recipe and blocking."""
+    import hashlib
+    from ..recipe.spec import recipe_to_toml
+    try:
+        text = recipe_to_toml(recipe)
+    except XpsfitError:
+        text = repr(recipe)
+    if src.path is not None:
+        st = os.stat(src.path)
+        data = f"{Path(src.path).resolve()} {st.st_size} {st.st_mtime_ns}"
+    else:
+        data = "in memory " + hashlib.sha256(np.ascontiguousarray(src.rows(0, src.shape[0]))
+                                            ).hexdigest()
+    return {"data": data, "shape": list(src.shape), "energies": int(src.x.size),
+            "rows_per_chunk": int(rows_per), "columns": BatchResult.n_columns(
+                len(recipe.components)), "recipe": hashlib.sha256(text.encode()).hexdigest()}
+
+
+def _fit_blocks(src, recipe, attrs, blocks, done, store, runner, progress) -> None:
+    """Fit the blocks not in ``done``, saving each as it finishes (bounded in-flight window)."""
+    pending: deque = deque()
+    n_done = len(done)
+
+    def collect():
+        nonlocal n_done
+        index, fut = pending.popleft()
+        store.save(index, runner.result(fut))
+        n_done += 1
+        _tick(progress, n_done, len(blocks), f"{n_done}/{len(blocks)} chunks")
+
+    try:
+        for index, (a, b) in enumerate(blocks):
+            if index in done:
+                continue
+            rows = (_StoredRows(src.path, a, b, src.flip) if src.path is not None
+                    else src.rows(a, b))
+            pending.append((index, runner.submit(rows, recipe, src.x, attrs)))
+            if len(pending) >= runner.window:
+                collect()
+        while pending:
+            collect()
+    finally:
+        runner.close()
+
+
+def _assemble(src, recipe, attrs, blocks, store, out) -> int:
+    """Write ``out`` from the finished chunks, one chunk in memory at a time; failed pixels."""
+    import h5py
+
+    from .. import __version__
+    from ..atomic import atomic_path
+    species = _species(recipe)
+    failed = 0
+    with atomic_path(out) as tmp:
+        with h5py.File(tmp, "w") as h5:
+            dsets = _create_outputs(h5, src, species, recipe, attrs, __version__)
+            for index, (a, b) in enumerate(blocks):
+                packed = store.load(index)
+                cols = unpack_columns(packed.reshape((b - a,) + src.shape[1:] + (-1,)),
+                                      len(species))
+                for k, ds in dsets.items():
+                    ds[a:b] = cols[k] > 0.5 if k == "success" else cols[k]
+                failed += int(np.sum(cols["success"] <= 0.5))
+    return failed
 
 
 def _create_outputs(h5, src: _MapSource, species, recipe, attrs, version) -> dict:
@@ -395,10 +448,51 @@ def load_map_result(path) -> xr.Dataset:
             lead = vars_["success"][0]
             coords = {d: h5[d][()] for d in lead if d in h5}
             attrs = {"region": str(h5.attrs.get("region", "")),
-                     "recipe_toml": str(h5.attrs.get("recipe_toml", ""))}
+                     "recipe_toml": str(h5.attrs.get("recipe_toml", "")),
+                     "source": str(h5.attrs.get("source", ""))}
     except (OSError, KeyError) as exc:
         raise FileFormatError(f"not an xpsfit map result: {exc}", path=str(path)) from None
     return xr.Dataset(vars_, coords={**coords, "species": species}, attrs=attrs)
+
+
+def read_map_pixel(source, index: tuple[int, ...]) -> xr.DataArray:
+    """One pixel's spectrum (ascending energy, the map's attrs) of an HDF5 map, read alone."""
+    src = _MapSource(source)
+    try:
+        if len(index) != len(src.shape) or not all(0 <= int(i) < n
+                                                    for i, n in zip(index, src.shape)):
+            raise FitError(f"pixel {tuple(index)} is outside the map {src.shape}",
+                           path=src.where or None)
+        row = src.rows(int(index[0]), int(index[0]) + 1)[0][tuple(int(i) for i in index[1:])]
+        from .pixels import template_spectrum
+        return template_spectrum(src.x, row, src.attrs)
+    finally:
+        src.close()
+
+
+class _StoredRows:
+    """Rows ``a:b`` of the ``intensity`` of an HDF5 map: what travels to a worker instead of
+    the counts (a few bytes, not chunk × energies floats)."""
+
+    def __init__(self, path: str, a: int, b: int, flip: bool):
+        self.path, self.a, self.b, self.flip = path, a, b, flip
+
+    def read(self) -> np.ndarray:
+        import h5py
+        try:
+            with h5py.File(self.path, "r") as h5:
+                block = np.asarray(h5["intensity"][self.a:self.b], dtype=float)
+        except (OSError, KeyError) as exc:
+            raise FileFormatError(f"worker cannot read rows {self.a}:{self.b}: {exc}",
+                                  path=self.path, key="intensity") from None
+        return block[..., ::-1] if self.flip else block
+
+
+def _fit_chunk(rows, recipe: Recipe, x: np.ndarray, attrs: dict) -> np.ndarray:
+    """The task a worker runs: read its rows (when given where they are stored), fit them."""
+    if isinstance(rows, _StoredRows):
+        rows = rows.read()
+    return _fit_rows(rows, recipe, x, attrs)
 
 
 class _Runner:
@@ -428,10 +522,10 @@ class _Runner:
 
     def submit(self, rows, recipe, x, attrs):
         if self.client is not None:
-            return self.client.submit(_fit_rows, rows, recipe, x, attrs, pure=False)
+            return self.client.submit(_fit_chunk, rows, recipe, x, attrs, pure=False)
         if self.pool is not None:
-            return self.pool.submit(_fit_rows, rows, recipe, x, attrs)
-        return _fit_rows(rows, recipe, x, attrs)
+            return self.pool.submit(_fit_chunk, rows, recipe, x, attrs)
+        return _fit_chunk(rows, recipe, x, attrs)
 
     @staticmethod
     def result(fut):
@@ -444,4 +538,4 @@ class _Runner:
             self.client.close()
 
 
-__all__ = ["fit_map", "fit_map_to_hdf5", "load_map_result", "energy_last"]
+__all__ = ["fit_map", "fit_map_to_hdf5", "load_map_result", "energy_last", "read_map_pixel"]

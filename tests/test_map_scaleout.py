@@ -1,0 +1,136 @@
+"""Maps on a cluster: workers read their own rows from the HDF5 map, finished chunks are kept so
+a killed or cancelled run resumes to the same result as an uninterrupted one."""
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from xpsfit.demo import demo_map, write_map_hdf5
+from xpsfit.errors import Cancelled, FileFormatError, FitError
+from xpsfit.fitting.maps import (_MapSource, _StoredRows, fit_map, fit_map_to_hdf5,
+                                 load_map_result)
+from xpsfit.recipe.spec import load_recipe
+
+RECIPE = Path(__file__).resolve().parents[1] / "example_spectra" / "s2p_sulfide.toml"
+
+
+@pytest.fixture(scope="module")
+def recipe():
+    return load_recipe(RECIPE)
+
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory):
+    """A 6 × 5 demo map in the HDF5 input layout."""
+    data, truth = demo_map(6, 5, seed=3)
+    path = tmp_path_factory.mktemp("scaleout") / "map.h5"
+    write_map_hdf5(path, data, truth)
+    return path, data
+
+
+@pytest.fixture(scope="module")
+def reference(stored, recipe):
+    return fit_map(stored[1], recipe, scheduler="sync")
+
+
+def _same(got, ref):
+    np.testing.assert_array_equal(got.status.values, ref.status.values)
+    for k in ("fraction", "position", "area_stderr"):
+        np.testing.assert_allclose(got[k].values, ref[k].values, rtol=0, atol=1e-12)
+
+
+def test_worker_reads_its_rows_from_the_file(stored):
+    path, _ = stored
+    src = _MapSource(path)
+    try:
+        want = src.rows(2, 4)
+        task = _StoredRows(str(path), 2, 4, src.flip)
+    finally:
+        src.close()
+    np.testing.assert_array_equal(task.read(), want)
+    # what goes to the worker is the address of the rows, not the counts
+    assert len(pickle.dumps(task)) < 300 < want.nbytes
+    with pytest.raises(FileFormatError, match="gone.h5") as err:
+        _StoredRows(str(path.with_name("gone.h5")), 0, 1, False).read()
+    assert "rows 0:1" in str(err.value)
+
+
+def test_local_cluster_reads_from_storage(stored, reference, recipe, tmp_path):
+    from distributed import Client, LocalCluster
+    path, _ = stored
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        summary = fit_map_to_hdf5(path, recipe, tmp_path / "res.h5", chunk=5, client=client)
+    assert summary["chunks"] == 6 and summary["resumed"] == 0
+    _same(load_map_result(tmp_path / "res.h5"), reference)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["res.h5"]      # parts folder removed
+
+
+def test_cancelled_run_resumes_to_the_same_result(stored, reference, recipe, tmp_path):
+    path, _ = stored
+    out = tmp_path / "res.h5"
+
+    def stop_after_two(done, total, message):
+        return done >= 2
+
+    with pytest.raises(Cancelled):
+        fit_map_to_hdf5(path, recipe, out, chunk=5, jobs=1, progress=stop_after_two)
+    assert not out.exists()
+    parts = tmp_path / ".res.h5.parts"
+    assert sorted(p.name for p in parts.iterdir()) == ["0000000.npy", "0000001.npy",
+                                                        "manifest.json"]
+    with pytest.raises(FitError, match="rows_per_chunk") as err:      # other blocking: refused
+        fit_map_to_hdf5(path, recipe, out, chunk=10, jobs=1)
+    assert ".res.h5.parts" in str(err.value)
+    seen = []
+    summary = fit_map_to_hdf5(path, recipe, out, chunk=5, jobs=2,
+                              progress=lambda d, t, m: seen.append(d))
+    assert summary["resumed"] == 2 and seen[0] == 2 and seen[-1] == 6
+    assert summary["failed"] == int((~reference.success).sum())
+    _same(load_map_result(out), reference)
+    assert not parts.exists()
+
+
+_KILLABLE = textwrap.dedent("""
+    import sys, time
+    from xpsfit.fitting.maps import fit_map_to_hdf5
+
+    def report(done, total, message):
+        print(done, flush=True)
+        if done == 3:
+            time.sleep(120)          # killed here: three chunks finished, the rest not
+    fit_map_to_hdf5(sys.argv[1], sys.argv[2], sys.argv[3], chunk=5, jobs=1, progress=report)
+""")
+
+
+def test_killed_run_resumes_to_the_same_result(stored, reference, recipe, tmp_path):
+    path, _ = stored
+    out = tmp_path / "res.h5"
+    proc = subprocess.Popen([sys.executable, "-c", _KILLABLE, str(path), str(RECIPE), str(out)],
+                            stdout=subprocess.PIPE, text=True, env=dict(os.environ))
+    try:
+        deadline = time.monotonic() + 120
+        line = ""
+        while line.strip() != "3" and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line and proc.poll() is not None:
+                break
+        assert line.strip() == "3", "the run never reached its third chunk"
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        proc.stdout.close()
+    assert proc.returncode == -signal.SIGKILL
+    assert not out.exists()
+    summary = fit_map_to_hdf5(path, recipe, out, chunk=5, jobs=1)
+    assert summary["resumed"] == 3
+    _same(load_map_result(out), reference)
