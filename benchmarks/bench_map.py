@@ -7,7 +7,13 @@ Run by hand: ``.venv/bin/python benchmarks/bench_map.py [--size 100] [--quick]``
   synthetic S 2p spectra;
 * throughput of ``fit_map`` on a size × size demo map with 1 and 2 local processes, threads,
   and a ``LocalCluster`` of 1 and 2 workers (scaling ratio);
-* peak RSS of ``fit_map_to_hdf5`` on 10 000 and 40 000-spectrum HDF5 maps (subprocesses).
+* scale-out of ``fit_map_to_hdf5`` from an HDF5 map whose workers read their own rows: local
+  process pool and a ``LocalCluster`` (processes) with 1 and 2 workers — spectra/s and parallel
+  efficiency (rate with N workers / (N × rate with 1));
+* peak RSS of ``fit_map_to_hdf5`` on 10 000 and ~100 000-spectrum HDF5 maps (subprocesses), and
+  the written estimate for a 10⁶-spectrum map on N workers.
+
+``--only scaling,memory`` runs a subset (sections: kernel, throughput, scaling, memory).
 """
 from __future__ import annotations
 
@@ -116,8 +122,44 @@ def throughput(size: int):
           f"processes 2/1: {rates['processes x2'] / rates['processes x1']:.2f}")
 
 
-def memory(sizes=(100, 200)):
+def scaling(size: int, chunk: int = 500) -> dict:
+    """fit_map_to_hdf5 on an HDF5 map, workers reading their own rows; 1 vs 2 workers."""
+    from distributed import Client, LocalCluster
+
     from xpsfit.demo import demo_map, write_map_hdf5
+    from xpsfit.fitting.maps import fit_map_to_hdf5
+    rates = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "map.h5"
+        data, truth = demo_map(size, size, seed=5)
+        write_map_hdf5(src, data, truth)
+        n = size * size
+        del data, truth
+        for jobs in (1, 2):
+            load = os.getloadavg()[0]
+            r = fit_map_to_hdf5(src, RECIPE, Path(tmp) / "out.h5", chunk=chunk, jobs=jobs)
+            rates[f"pool{jobs}"] = n / r["seconds"]
+            print(f"fit_map_to_hdf5 {n} spectra, process pool x{jobs}: "
+                  f"{rates[f'pool{jobs}']:6.0f} spectra/s (load before {load:.1f})")
+        for workers in (1, 2):
+            with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                              dashboard_address=None) as cl, Client(cl) as client:
+                client.run(lambda: __import__("xpsfit.fitting.maps"))       # warm imports
+                load = os.getloadavg()[0]
+                r = fit_map_to_hdf5(src, RECIPE, Path(tmp) / "out.h5", chunk=chunk,
+                                    client=client)
+                rates[f"cluster{workers}"] = n / r["seconds"]
+            print(f"fit_map_to_hdf5 {n} spectra, LocalCluster {workers} worker(s): "
+                  f"{rates[f'cluster{workers}']:6.0f} spectra/s (load before {load:.1f})")
+    for kind in ("pool", "cluster"):
+        sp = rates[f"{kind}2"] / rates[f"{kind}1"]
+        print(f"{kind} 1 -> 2 workers: speed-up x{sp:.2f}, parallel efficiency {sp / 2:.0%}")
+    return rates
+
+
+def memory(sizes=(100, 317)) -> dict:
+    from xpsfit.demo import demo_map, write_map_hdf5
+    per_worker = {}
     with tempfile.TemporaryDirectory() as tmp:
         for s in sizes:
             src = Path(tmp) / f"map{s}.h5"
@@ -129,22 +171,45 @@ def memory(sizes=(100, 200)):
                     "chunk=2048, jobs=2); "
                     "print(r['seconds'], resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "
                     "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+            load = os.getloadavg()[0]
             out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                                  check=True).stdout.split()
             sec, parent, child = float(out[0]), int(out[1]), int(out[2])
-            print(f"fit_map_to_hdf5 {s * s:6d} spectra: {s * s / sec:6.0f} spectra/s, peak RSS "
-                  f"parent {parent / 1024:.0f} MiB, largest worker {child / 1024:.0f} MiB")
+            per_worker[s * s] = s * s / sec / 2
+            print(f"fit_map_to_hdf5 {s * s:6d} spectra, 2 processes: {s * s / sec:6.0f} "
+                  f"spectra/s, peak RSS parent {parent / 1024:.0f} MiB, largest worker "
+                  f"{child / 1024:.0f} MiB (load before {load:.1f})")
+    return per_worker
+
+
+def estimate(rate_one: float, efficiency: float, n: int = 1_000_000) -> None:
+    """The written estimate: time for n spectra on N workers at the measured per-worker rate."""
+    print(f"estimate for {n:.0e} spectra at {rate_one:.0f} spectra/s per worker and "
+          f"{efficiency:.0%} efficiency:")
+    for workers in (2, 16, 64, 256):
+        hours = n / (rate_one * workers * efficiency) / 3600
+        print(f"  {workers:4d} workers: {hours * 60:7.1f} min")
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size", type=int, default=100)
     ap.add_argument("--quick", action="store_true", help="skip the memory runs")
+    ap.add_argument("--only", default="kernel,throughput,scaling,memory",
+                    help="comma-separated sections to run")
     a = ap.parse_args(argv)
+    only = set(a.only.split(","))
+    if a.quick:
+        only.discard("memory")
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
-    per_spectrum(100)
-    throughput(a.size)
-    if not a.quick:
+    if "kernel" in only:
+        per_spectrum(100)
+    if "throughput" in only:
+        throughput(a.size)
+    if "scaling" in only:
+        rates = scaling(a.size)
+        estimate(rates["cluster1"], min(1.0, rates["cluster2"] / (2 * rates["cluster1"])))
+    if "memory" in only:
         memory()
     print(f"bench peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
 

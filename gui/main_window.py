@@ -22,6 +22,7 @@ from . import recipe_edit
 from .commands import RecipeEdit
 from .component_table import ComponentTable
 from .file_tree import FileTree, spectrum_caption
+from .map_view import MapView
 from .recipe_panel import RecipePanel
 from .series_view import SeriesView
 from .spectrum_view import SpectrumView
@@ -115,6 +116,8 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.addTab(fit_page, "Fit")
         self.tabs.addTab(self.series_view, "Series")
+        self.map_view = MapView()
+        self.tabs.addTab(self.map_view, "Map")
         self.setCentralWidget(self.tabs)
 
         left = QWidget()
@@ -163,6 +166,8 @@ class MainWindow(QMainWindow):
         m = mb.addMenu("&File")
         self._action(m, "&Open…", self.open_dialog, QKeySequence.Open, "open spectra or results")
         self.recent_menu = m.addMenu("Open &recent")
+        self._action(m, "Open &map result…", self.open_map_dialog, "Ctrl+M",
+                     "open a map result (xpsfit map --out maps.h5)")
         m.addSeparator()
         self._action(m, "&Load recipe…", self.load_recipe_dialog, "Ctrl+L")
         self._action(m, "Save recipe &as…", self.save_recipe_dialog, "Ctrl+Shift+S")
@@ -186,6 +191,7 @@ class MainWindow(QMainWindow):
         v = mb.addMenu("&View")
         self._action(v, "&Fit", lambda: self.tabs.setCurrentIndex(0), "Ctrl+1")
         self._action(v, "&Series", lambda: self.tabs.setCurrentIndex(1), "Ctrl+2")
+        self._action(v, "&Map", lambda: self.tabs.setCurrentIndex(2), "Ctrl+3")
 
     def _build_status(self) -> None:
         sb = self.statusBar()
@@ -240,6 +246,22 @@ class MainWindow(QMainWindow):
                                                 SPECTRA_FILTER)
         if paths:
             self.open_paths(paths)
+
+    def open_map_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open map result", "",
+                                              "Map results (*.h5 *.hdf5);;All files (*)")
+        if path:
+            self.open_map_result(path)
+
+    def open_map_result(self, path) -> bool:
+        try:
+            self.map_view.open_result(path)
+        except xpsfit.XpsfitError as exc:
+            self.report_error(str(exc))
+            return False
+        self.tabs.setCurrentWidget(self.map_view)
+        self.show_message(f"Opened map result {Path(path).name}")
+        return True
 
     def open_paths(self, paths) -> int:
         """Open files (spectra or saved HDF5 results); returns how many opened. Each bad file
