@@ -134,3 +134,26 @@ def test_killed_run_resumes_to_the_same_result(stored, reference, recipe, tmp_pa
     summary = fit_map_to_hdf5(path, recipe, out, chunk=5, jobs=1)
     assert summary["resumed"] == 3
     _same(load_map_result(out), reference)
+
+
+def test_failed_pixels_keep_a_reason_and_their_best_parameters(recipe):
+    """No bare NaN: every pixel has a status; pixels that were fitted at all (status 0, 2, 3)
+    report finite areas and positions, only invalid data (status 1) has none."""
+    from xpsfit.fitting.pixels import fit_spectra
+    data, _ = demo_map(1, 3, seed=4)
+    x = data.binding_energy.values
+    good = data.values.reshape(-1, x.size)
+    rng = np.random.default_rng(1)
+    rows = np.array([rng.poisson(0.5, x.size),                 # nearly empty
+                     1e9 * good[0],                            # absurd scale
+                     np.linspace(100, 1000, x.size),           # a slope, no peaks
+                     np.r_[6.0, np.full(x.size - 1, 5.0)],     # flat but for one count
+                     np.full(x.size, 5.0),                     # constant: invalid
+                     good[1], good[2]], dtype=float)
+    v = fit_spectra(recipe, x, rows, data.attrs).values
+    status = v["status"].astype(int)
+    assert set(status) <= {0, 1, 2, 3} and status[4] == 1 and list(status[5:]) == [0, 0]
+    fitted = status != 1
+    assert np.isfinite(v["area"][fitted]).all() and np.isfinite(v["position"][fitted]).all()
+    assert np.isnan(v["area"][~fitted]).all()
+    assert (v["success"][status == 2] == 0).all() and (status[:4] != 0).sum() >= 2

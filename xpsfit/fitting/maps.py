@@ -425,7 +425,8 @@ def _create_outputs(h5, src: _MapSource, species, recipe, attrs, version) -> dic
         h5.attrs["recipe_toml"] = ""
     h5.attrs["region"] = attrs["region"]
     h5.attrs["xpsfit_version"] = version
-    h5.attrs["source"] = src.where
+    # absolute, so the map can be found again from any working folder (GUI pixel view)
+    h5.attrs["source"] = str(Path(src.path).resolve()) if src.path else src.where
     return dsets
 
 
