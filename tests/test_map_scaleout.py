@@ -68,7 +68,7 @@ def test_local_cluster_reads_from_storage(stored, reference, recipe, tmp_path):
     from distributed import Client, LocalCluster
     path, _ = stored
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+                      dashboard_address=":0") as cluster, Client(cluster) as client:
         summary = fit_map_to_hdf5(path, recipe, tmp_path / "res.h5", chunk=5, client=client)
     assert summary["chunks"] == 6 and summary["resumed"] == 0
     _same(load_map_result(tmp_path / "res.h5"), reference)
@@ -157,3 +157,20 @@ def test_failed_pixels_keep_a_reason_and_their_best_parameters(recipe):
     assert np.isfinite(v["area"][fitted]).all() and np.isfinite(v["position"][fitted]).all()
     assert np.isnan(v["area"][~fitted]).all()
     assert (v["success"][status == 2] == 0).all() and (status[:4] != 0).sum() >= 2
+
+
+def test_in_memory_source_resumes_and_an_empty_start_is_not_a_conflict(stored, reference,
+                                                                      recipe, tmp_path):
+    _, data = stored
+    out = tmp_path / "res.h5"
+    with pytest.raises(Cancelled):            # stopped before any chunk: only a manifest
+        fit_map_to_hdf5(data, recipe, out, chunk=5, jobs=1, progress=lambda d, t, m: True)
+    with pytest.raises(Cancelled):            # other chunking is fine then; two chunks kept
+        fit_map_to_hdf5(data, recipe, out, chunk=10, jobs=1, progress=lambda d, t, m: d >= 2)
+    changed = data.copy(deep=True)
+    changed[5, 0, 3] += 1.0
+    with pytest.raises(FitError, match="data differ"):      # other counts, same shape: refused
+        fit_map_to_hdf5(changed, recipe, out, chunk=10, jobs=1)
+    summary = fit_map_to_hdf5(data, recipe, out, chunk=10, jobs=1)
+    assert summary["resumed"] == 2 and summary["chunks"] == 3
+    _same(load_map_result(out), reference)

@@ -11,7 +11,9 @@ from ..errors import FitError
 def register(subparsers) -> None:
     p = subparsers.add_parser("map", help="fit every spectrum of a map (HDF5) into maps.h5",
                               description="Fit an XPS map chunk by chunk; results are streamed "
-                                          "into an HDF5 file (see docs/maps.md for layouts).")
+                                          "into an HDF5 file (see docs/maps.md for layouts). "
+                                          "Rerun the same command after an interruption to "
+                                          "resume from the finished chunks.")
     p.add_argument("input", help="HDF5 map: dataset 'intensity' (energy last, attribute 'dims') "
                                  "and 'binding_energy'")
     p.add_argument("--recipe", "-r", required=True, help="recipe TOML")
@@ -75,8 +77,10 @@ def run(args: argparse.Namespace) -> int:
     summary = fit_map_to_hdf5(args.input, recipe, args.out, chunk=args.chunk,
                               scheduler=args.scheduler, jobs=args.jobs, progress=_Bar())
     rate = summary["pixels"] / max(summary["seconds"], 1e-9)
+    resumed = (f"; resumed {summary['resumed']} of {summary['chunks']} chunks from an "
+               "interrupted run" if summary["resumed"] else "")
     print(f"fitted {summary['pixels']} spectra in {summary['seconds']:.1f} s ({rate:.0f}/s); "
-          f"{summary['failed']} failed; wrote {args.out}")
+          f"{summary['failed']} failed; wrote {args.out}{resumed}")
     return 0
 
 

@@ -35,14 +35,20 @@ class ChunkStore:
                 raise FitError(f"unreadable resume manifest ({exc}); delete the folder to start "
                                "again", path=str(manifest)) from None
             changed = sorted(k for k in set(old) | set(identity) if old.get(k) != identity.get(k))
+            if changed and not any(self.folder.glob("*.npy")):
+                changed = []             # a run that stopped before its first chunk: nothing lost
+                self._write_manifest(manifest)
             if changed:
                 raise FitError(f"unfinished run of a different job here ({', '.join(changed)} "
                                "differ); delete the folder or rerun with the same input, recipe "
                                "and chunk", path=str(self.folder))
         else:
             self.folder.mkdir(parents=True, exist_ok=True)
-            with atomic_write(manifest, "w") as fh:
-                json.dump(identity, fh, indent=1)
+            self._write_manifest(manifest)
+
+    def _write_manifest(self, manifest: Path) -> None:
+        with atomic_write(manifest, "w") as fh:
+            json.dump(self.identity, fh, indent=1)
 
     def _file(self, index: int) -> Path:
         return self.folder / f"{index:07d}.npy"

@@ -346,8 +346,10 @@ def _identity(src: "_MapSource", recipe: Recipe, rows_per: int) -> dict:
         st = os.stat(src.path)
         data = f"{Path(src.path).resolve()} {st.st_size} {st.st_mtime_ns}"
     else:
-        data = "in memory " + hashlib.sha256(np.ascontiguousarray(src.rows(0, src.shape[0]))
-                                            ).hexdigest()
+        digest = hashlib.sha256()
+        for a in range(0, src.shape[0], rows_per):      # block by block: a dask array stays lazy
+            digest.update(np.ascontiguousarray(src.rows(a, min(a + rows_per, src.shape[0]))))
+        data = "in memory " + digest.hexdigest()
     return {"data": data, "shape": list(src.shape), "energies": int(src.x.size),
             "rows_per_chunk": int(rows_per), "columns": BatchResult.n_columns(
                 len(recipe.components)), "recipe": hashlib.sha256(text.encode()).hexdigest()}
