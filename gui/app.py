@@ -1,14 +1,19 @@
 """Entry point of ``xpsfit-gui``.
 
-``xpsfit-gui [FILES...] [--recipe R] [--fit | --series] [--screenshot OUT.png]`` opens the files,
-loads the recipe, optionally fits the first matching spectrum (or the whole series of matching
-spectra), and with ``--screenshot`` saves a picture of the main window and exits.
+``xpsfit-gui [FILES...] [--recipe R] [--fit | --series] [--map MAPS.h5 [--pixel R,C]]
+[--screenshot OUT.png]`` opens the files, loads the recipe, optionally fits the first matching
+spectrum (or the whole series of matching spectra) or opens a map result, and with
+``--screenshot`` saves a picture of the main window and exits.
 """
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
+
+
+#: --view names, in tab order
+TABS = ("fit", "series", "map")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,7 +25,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="jointly fit all spectra of the recipe's region as one series")
     p.add_argument("--select", type=int, default=None,
                    help="index (in file order) of the spectrum to show, among those of the region")
-    p.add_argument("--view", choices=["fit", "series"], default=None, help="tab to show")
+    p.add_argument("--view", choices=list(TABS), default=None, help="tab to show")
+    p.add_argument("--map", metavar="MAPS.h5", help="open a map result (xpsfit map) in the Map tab")
+    p.add_argument("--pixel", metavar="ROW,COL", help="with --map: show and fit this pixel")
     p.add_argument("--screenshot", metavar="OUT.png",
                    help="save a picture of the window after loading (and fitting), then exit")
     p.add_argument("--size", default="1400x860", help="window size WxH (screenshot mode)")
@@ -55,8 +62,17 @@ def prepare(window, args) -> int:
     if args.fit and keys:
         window.fit_current()
         window.wait_idle()
+    if args.map:
+        window.open_map_result(args.map)
+        if args.pixel:
+            try:
+                row, col = (int(v) for v in args.pixel.split(","))
+            except ValueError:
+                window.report_error(f"--pixel must look like 12,34, not {args.pixel!r}")
+            else:
+                window.map_view.show_pixel(row, col)
     if args.view:
-        window.tabs.setCurrentIndex(0 if args.view == "fit" else 1)
+        window.tabs.setCurrentIndex(TABS.index(args.view))
     return len(window.errors)
 
 

@@ -74,3 +74,32 @@ def test_main_window_opens_map_result(window, map_result, tmp_path):
     assert not window.open_map_result(tmp_path / "missing.h5")
     assert len(window.hooked_errors) == 1 and "missing.h5" in window.hooked_errors[0]
     assert "\n" not in window.hooked_errors[0]
+
+
+def _viridis_pixels(path) -> int:
+    """How many pixels of a PNG are (within 6 levels) colours of the viridis colour map."""
+    import pyqtgraph as pg
+    from PySide6.QtGui import QImage
+    img = QImage(str(path)).convertToFormat(QImage.Format_RGB888)
+    rgb = np.frombuffer(img.constBits(), np.uint8).reshape(img.height(), img.bytesPerLine())
+    rgb = rgb[:, :3 * img.width()].reshape(-1, 3).astype(int)
+    lut = pg.colormap.get("viridis").getLookupTable(nPts=256)[:, :3].astype(int)
+    step = rgb[::41]                                         # a sample keeps this fast
+    dist = np.abs(step[:, None, :] - lut[None, :, :]).max(axis=2).min(axis=1)
+    return int((dist <= 6).sum()) * 41
+
+
+def test_screenshot_of_a_map_and_pixel(tmp_path, qtbot, map_result):
+    from xpsfit_gui.app import main
+    path, _ = map_result
+    out = tmp_path / "map.png"
+    assert main(["--screenshot", str(out), "--map", str(path), "--pixel", "2,3",
+                 "--view", "map"]) == 0
+    # the map image and its colour bar: a sizeable viridis area (white elsewhere and in the
+    # spectrum plot, which has no viridis colours)
+    assert _viridis_pixels(out) > 0.03 * 1400 * 860
+    fit_tab = tmp_path / "fit.png"                           # the same window on its Fit tab
+    assert main(["--screenshot", str(fit_tab), "--map", str(path), "--view", "fit"]) == 0
+    assert _viridis_pixels(fit_tab) < 0.005 * 1400 * 860
+    bad = tmp_path / "bad.png"
+    assert main(["--screenshot", str(bad), "--map", str(path), "--pixel", "two,3"]) == 1

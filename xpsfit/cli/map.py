@@ -19,7 +19,8 @@ def register(subparsers) -> None:
     p.add_argument("--recipe", "-r", required=True, help="recipe TOML")
     p.add_argument("--out", "-o", required=True, help="result HDF5 file")
     p.add_argument("--scheduler", help="dask.distributed scheduler address (tcp://host:8786)")
-    p.add_argument("--chunk", type=int, default=2048, help="spectra per chunk (default 2048)")
+    p.add_argument("--chunk", type=int, default=None,
+                   help="spectra per chunk (default: map size / 64, within 256–2048)")
     p.add_argument("--jobs", "-j", type=int, default=None,
                    help="local worker processes (default: number of CPUs)")
     p.set_defaults(func=run)
@@ -72,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     from ..fitting.maps import fit_map_to_hdf5
     from ..recipe.spec import load_recipe
     recipe = load_recipe(args.recipe)
-    if args.chunk < 1:
+    if args.chunk is not None and args.chunk < 1:
         raise FitError("--chunk must be at least 1")
     summary = fit_map_to_hdf5(args.input, recipe, args.out, chunk=args.chunk,
                               scheduler=args.scheduler, jobs=args.jobs, progress=_Bar())

@@ -286,13 +286,14 @@ class _MapSource:
             self._h5 = None
 
 
-def fit_map_to_hdf5(source, recipe, out, *, chunk: int = 2048, client=None,
+def fit_map_to_hdf5(source, recipe, out, *, chunk: int | None = None, client=None,
                     scheduler: str | None = None, jobs: int | None = None,
                     progress: Progress | None = None) -> dict:
     """Fit a map chunk by chunk into the HDF5 file ``out``; a killed run resumes.
 
     ``source``: an HDF5 map (layout in the module docstring) or an in-memory DataArray. Blocks of
-    whole rows of the first map dimension, about ``chunk`` spectra each, are fitted on local
+    whole rows of the first map dimension, about ``chunk`` spectra each (default
+    :func:`_default_chunk`), are fitted on local
     processes (``jobs``, default CPU count) or a ``dask.distributed`` ``client`` / scheduler
     address. For an HDF5 source only (path, row range) travels to a worker, which opens the file
     read-only and reads its own rows (the file must be reachable by that path on the workers).
@@ -314,7 +315,8 @@ def fit_map_to_hdf5(source, recipe, out, *, chunk: int = 2048, client=None,
             raise FitError("fit_map_to_hdf5 needs a map (at least one dimension besides "
                            f"{DIM!r}); use xpsfit.fit for one spectrum", path=src.where or None)
         per_row = int(np.prod(src.shape[1:])) if len(src.shape) > 1 else 1
-        rows_per = max(1, int(chunk) // max(per_row, 1))
+        chunk = _default_chunk(int(np.prod(src.shape))) if chunk is None else int(chunk)
+        rows_per = max(1, chunk // max(per_row, 1))
         blocks = [(r, min(r + rows_per, src.shape[0])) for r in range(0, src.shape[0], rows_per)]
         store = ChunkStore(out, _identity(src, recipe, rows_per))
         done = store.done(len(blocks))
@@ -332,6 +334,13 @@ def fit_map_to_hdf5(source, recipe, out, *, chunk: int = 2048, client=None,
     return {"pixels": int(np.prod(src.shape)), "failed": failed,
             "seconds": time.perf_counter() - t0, "out": str(out), "chunks": len(blocks),
             "resumed": resumed}
+
+
+def _default_chunk(n_pix: int) -> int:
+    """About 64 chunks (load balance on any small cluster), each 256–2048 spectra (the engine's
+    batch efficiency). It does not depend on the worker count, so a run can resume on another
+    number of workers (the chunking is part of what a resume must match)."""
+    return int(min(2048, max(256, math.ceil(n_pix / 64))))
 
 
 def _identity(src: "_MapSource", recipe: Recipe, rows_per: int) -> dict:
