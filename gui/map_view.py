@@ -47,6 +47,9 @@ class MapView(QWidget):
         self.colour_bar = pg.ColorBarItem(colorMap=pg.colormap.get("viridis"), interactive=False)
         self.colour_bar.setImageItem(self.image, insert_in=self.plot)
         self.image.mouseClickEvent = self._on_click
+        self.marker = pg.ScatterPlotItem(symbol="+", size=16, pen=pg.mkPen("r", width=2),
+                                         brush=None)
+        self.plot.addItem(self.marker)
         self.spectrum_view = SpectrumView()
         self.status = QLabel("Open a map result (xpsfit map … --out maps.h5).")
         self.status.setWordWrap(True)
@@ -71,11 +74,13 @@ class MapView(QWidget):
             raise xpsfit.FitError(f"the map viewer shows 2-D maps; this one has dims "
                                   f"{res['success'].dims}", path=str(path))
         self.result, self.path, self._recipe, self.pixel_fit = res, Path(path), None, None
+        self.marker.setData([], [])
         self.species.blockSignals(True)
         self.species.clear()
         self.species.addItems([str(s) for s in res.species.values])
         self.species.blockSignals(False)
         self.redraw()
+        self.plot.autoRange()
 
     def image_values(self) -> np.ndarray:
         """The 2-D array currently drawn (NaN where a pixel has no value)."""
@@ -123,6 +128,7 @@ class MapView(QWidget):
         if not (0 <= row < ny and 0 <= col < nx):
             return
         source = str(self.result.attrs.get("source", ""))
+        self.marker.setData([col + 0.5], [row + 0.5])
         code = int(self.result["status"].values[row, col])
         reason = xpsfit.MAP_STATUS.get(code, f"status {code}")
         try:

@@ -57,6 +57,8 @@ def test_map_view_images_and_pixel_click(qtbot, map_result):
     with qtbot.waitSignal(view.pixelShown, timeout=20000) as shown:
         _click(qtbot, view, 2, 3)
     assert shown.args == [2, 3]
+    mx, my = view.marker.getData()
+    assert list(mx) == [3.5] and list(my) == [2.5]
     fitted = view.pixel_fit
     np.testing.assert_array_equal(view.spectrum_view.spectrum.values, data.values[2, 3])
     frac = {c.species: c.fraction for c in fitted.components}
