@@ -293,9 +293,8 @@ def fit_map_to_hdf5(source, recipe, out, *, chunk: int | None = None, client=Non
 
     ``source``: an HDF5 map (layout in the module docstring) or an in-memory DataArray. Blocks of
     whole rows of the first map dimension, about ``chunk`` spectra each (default
-    :func:`_default_chunk`), are fitted on local
-    processes (``jobs``, default CPU count) or a ``dask.distributed`` ``client`` / scheduler
-    address. For an HDF5 source only (path, row range) travels to a worker, which opens the file
+    :func:`_default_chunk`), are fitted on local processes (``jobs``, default CPU count) or a
+    ``dask.distributed`` ``client`` / scheduler address. For an HDF5 source only (path, row range) travels to a worker, which opens the file
     read-only and reads its own rows (the file must be reachable by that path on the workers).
     At most 2 × workers blocks are in flight, so memory is bounded by the chunk size, not the map
     size. The parent alone writes: every finished block goes atomically into the
