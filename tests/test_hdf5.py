@@ -222,7 +222,7 @@ def test_list_of_results_in_order_and_recipe_stored_once(tmp_path, recipe, spect
     for a, b in zip(results, back):
         assert_same(a, b)
     with h5py.File(path, "r") as f:
-        addresses = {h5py.h5o.get_info(f[f"{e}/process/recipe"].id).addr
+        addresses = {h5py.h5o.get_info(f[f"{e}/xpsfit/process/recipe"].id).addr
                      for e in f if e.startswith("entry")}
     assert len(addresses) == 1, "identical recipe texts must be hard links to one dataset"
     with pytest.raises(ExportError, match="use load_results"):
@@ -248,8 +248,8 @@ def test_layout_is_nexus_and_readable_with_plain_h5py(tmp_path, real_fit):
         e = f["entry"]
         assert e.attrs["NX_class"] == "NXentry"
         assert e["definition"].asstr()[()] == "NXxps"
-        p = e["process"]
-        assert p.attrs["NX_class"] == "NXprocess" and p.attrs["program"] == "xpsfit"
+        p = e["xpsfit/process"]
+        assert p.attrs["NX_class"] == "NXcollection" and p.attrs["program"] == "xpsfit"
         assert p.attrs["lmfit_version"] and p.attrs["numpy_version"] and p.attrs["h5py_version"]
         assert p.attrs["date"].endswith("+00:00")
         assert 'region = "S 2p"' in p["recipe"].asstr()[()]
@@ -470,4 +470,4 @@ def test_recipe_whose_user_library_is_gone_gives_export_error(tmp_path, spectra)
         hdf5.load_result(path)
     assert str(path) in str(info.value) and "\n" not in str(info.value)
     with h5py.File(path, "r") as f:   # what is needed to re-create the library is in the file
-        assert "PS4" in f["entry/process/library_entries"].asstr()[()]
+        assert "PS4" in f["entry/xpsfit/process/library_entries"].asstr()[()]

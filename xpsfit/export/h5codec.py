@@ -353,13 +353,10 @@ def read_mapping(guard: Guard, dset: h5py.Dataset) -> dict:
 
 # --------------------------------------------------------------------------- xarray objects
 
-def _energy_units(dset: h5py.Dataset) -> None:
-    """NeXus units/long_name so generic viewers label the axis (not part of the xarray)."""
-    dset.attrs["units"] = "eV"
-    dset.attrs["long_name"] = "Binding energy (eV)"
-
-
-def write_variable(group: h5py.Group, name: str, var: xr.Variable) -> h5py.Dataset:
+def write_variable(group: h5py.Group, name: str, var: xr.Variable, meta: dict) -> h5py.Dataset:
+    """One xarray variable as a dataset. Its dims, dtype and attrs go into ``meta`` (stored
+    on the group), not onto the dataset: NeXus fields are hard links to these datasets, and
+    attributes there would be undocumented NeXus concepts."""
     data = np.asarray(var.values)
     if data.dtype.kind in "OUS":
         flat = np.array([str(x) for x in data.ravel()], dtype=object).reshape(data.shape)
@@ -368,25 +365,38 @@ def write_variable(group: h5py.Group, name: str, var: xr.Variable) -> h5py.Datas
         dset = create(group, name, data)
     else:
         raise ExportError(f"variable {name!r} has dtype {data.dtype} which is not stored")
-    dset.attrs["xarray"] = json.dumps({"dims": list(var.dims), "dtype": data.dtype.str})
-    write_attrs(dset, dict(var.attrs), prefix=XATTR)
-    if name == "binding_energy":
-        _energy_units(dset)
+    meta[name] = {"dims": list(var.dims), "dtype": data.dtype.str,
+                  "attrs": to_jsonable(dict(var.attrs))}
+    if name == "binding_energy":   # for viewers and NeXus; not part of the xarray object
+        dset.attrs["units"] = "eV"
     return dset
+
+
+def _write_meta(g: h5py.Group, meta: dict) -> None:
+    try:
+        text = json.dumps(meta)
+    except TypeError as exc:
+        raise ExportError(f"an attribute of {g.name} cannot be stored ({exc})") from exc
+    if len(text) <= ATTR_TEXT_MAX:
+        g.attrs["xarray_variables"] = text
+    else:
+        g.create_dataset("xarray_variables", data=text, dtype=STR)
 
 
 def write_dataarray(parent: h5py.Group, name: str, da: xr.DataArray) -> h5py.Group:
     values_name = da.name if isinstance(da.name, str) and da.name else "values"
-    if values_name in da.coords:
+    if values_name in da.coords or values_name in ("metadata", "xarray_variables"):
         raise ExportError(f"data array name {values_name!r} collides with a coordinate")
     g = new_group(parent, name, "NXdata", xpsfit_kind="xarray.DataArray",
                   signal=values_name, axes=list(da.dims),
                   xarray_name=json.dumps(da.name if da.name is None else str(da.name)),
                   xarray_values=values_name, xarray_coords=json.dumps(list(map(str, da.coords))))
+    meta: dict = {}
     # the array's attrs go to ``metadata`` (plain names), not onto the values dataset as well
-    write_variable(g, values_name, xr.Variable(da.dims, da.variable.values))
+    write_variable(g, values_name, xr.Variable(da.dims, da.variable.values), meta)
     for cname, coord in da.coords.items():
-        write_variable(g, str(cname), coord.variable)
+        write_variable(g, str(cname), coord.variable, meta)
+    _write_meta(g, meta)
     write_mapping(g, "metadata", dict(da.attrs))
     return g
 
@@ -404,10 +414,14 @@ def write_dataset(parent: h5py.Group, name: str, ds: xr.Dataset) -> h5py.Group:
         if aux:
             g.attrs["auxiliary_signals"] = aux
     write_attrs(g, dict(ds.attrs), prefix=XATTR)
+    meta: dict = {}
     for vname in data_vars:
-        write_variable(g, vname, ds[vname].variable)
+        if vname == "xarray_variables":
+            raise ExportError("a variable named 'xarray_variables' cannot be stored")
+        write_variable(g, vname, ds[vname].variable, meta)
     for cname, coord in ds.coords.items():
-        write_variable(g, str(cname), coord.variable)
+        write_variable(g, str(cname), coord.variable, meta)
+    _write_meta(g, meta)
     return g
 
 
@@ -669,12 +683,30 @@ class Decoder:
         return rows
 
     # ---- xarray
-    def variable(self, dset: h5py.Dataset) -> xr.Variable:
+    def meta(self, g: h5py.Group) -> dict:
         guard = self.guard
-        info = guard.json_attr(dset, "xarray")
+        if guard.link_kind(g, "xarray_variables") is not None:
+            text = guard.text(guard.child(g, "xarray_variables", h5py.Dataset))
+            try:
+                meta = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise guard.fail("xarray_variables is not JSON", key=g.name) from exc
+        else:
+            meta = guard.json_attr(g, "xarray_variables")
+        if not isinstance(meta, dict):
+            raise guard.fail("xarray_variables is not a JSON object", key=g.name)
+        return meta
+
+    def variable(self, g: h5py.Group, name: str, meta: dict) -> xr.Variable:
+        guard = self.guard
+        dset = guard.child(g, name, h5py.Dataset)
+        info = meta.get(name)
         try:
             dims = [str(d) for d in info["dims"]]
             dtype = np.dtype(info["dtype"])
+            attrs = info.get("attrs", {})
+            if not isinstance(attrs, dict):
+                raise TypeError("attrs")
         except (KeyError, TypeError, ValueError) as exc:
             raise guard.fail(f"bad xarray description {info!r:.80}", key=dset.name) from exc
         if len(dims) != len(dset.shape or ()):
@@ -691,7 +723,7 @@ class Decoder:
                                  key=dset.name)
         else:
             raise guard.fail(f"dtype {dtype} is not allowed", key=dset.name)
-        return xr.Variable(dims, data, attrs=self.attrs(dset, XATTR))
+        return xr.Variable(dims, data, attrs=attrs)
 
     def attrs(self, obj, prefix: str) -> dict:
         guard = self.guard
@@ -720,10 +752,9 @@ class Decoder:
 
     def dataarray(self, g: h5py.Group) -> xr.DataArray:
         guard = self.guard
-        values = self.variable(guard.child(g, guard.text_attr(g, "xarray_values"),
-                                           h5py.Dataset))
-        coords = {c: self.variable(guard.child(g, c, h5py.Dataset))
-                  for c in self._named(g, "xarray_coords")}
+        meta = self.meta(g)
+        values = self.variable(g, guard.text_attr(g, "xarray_values"), meta)
+        coords = {c: self.variable(g, c, meta) for c in self._named(g, "xarray_coords")}
         name = guard.json_attr(g, "xarray_name")
         attrs = read_mapping(guard, guard.child(g, "metadata", h5py.Dataset))
         try:
@@ -733,15 +764,11 @@ class Decoder:
 
     def dataset(self, g: h5py.Group) -> xr.Dataset:
         guard = self.guard
-        data_vars = {v: self.variable(guard.child(g, v, h5py.Dataset))
-                     for v in self._named(g, "xarray_data_vars")}
-        coords = {c: self.variable(guard.child(g, c, h5py.Dataset))
-                  for c in self._named(g, "xarray_coords")}
+        meta = self.meta(g)
+        data_vars = {v: self.variable(g, v, meta) for v in self._named(g, "xarray_data_vars")}
+        coords = {c: self.variable(g, c, meta) for c in self._named(g, "xarray_coords")}
         try:
             return xr.Dataset(data_vars, coords=coords, attrs=self.attrs(g, XATTR))
         except (ValueError, TypeError) as exc:
             raise guard.fail(f"inconsistent dataset ({exc})", key=g.name) from exc
 
-
-def plain_value(value):
-    return plain(value)

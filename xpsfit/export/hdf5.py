@@ -349,7 +349,7 @@ class _Writer:
     def attach_process(self, g: h5py.Group, result: Result) -> None:
         """Process group and shared recipe texts of an entry copied from an image."""
         self._relink_texts(g)
-        self.write_process(g, result.recipe)
+        self.write_process(g[RECORD], result.recipe)
 
     def _relink_texts(self, g: h5py.Group) -> None:
         """Recipe texts copied from an image become hard links to the file's one copy."""
@@ -385,9 +385,9 @@ class _Writer:
             source = str(fr.spectrum.attrs.get("source_file", ""))
             spec.attrs["source_file"] = source
             spec.attrs["source_sha256"] = self._hash(source)
-        write_view(g, result, record, self.date)
+        write_view(g, result, record, self.date, self.versions["xpsfit_version"])
         if self.with_process:
-            self.write_process(g, result.recipe)
+            self.write_process(record, result.recipe)
 
     def _recipe_texts(self, recipe) -> tuple[str, str]:
         # Results from worker processes carry equal but distinct Recipe objects: compare by
@@ -408,7 +408,8 @@ class _Writer:
             # also spares hundreds of attribute writes in a big batch
             parent["process"] = existing
             return
-        p = new_group(parent, "process", "NXprocess", program="xpsfit",
+        # NXcollection, not NXprocess: inside xpsfit's own group it is outside NeXus' checks
+        p = new_group(parent, "process", "NXcollection", program="xpsfit",
                       version=self.versions["xpsfit_version"], date=self.date,
                       recipe_source=key[2], **self.versions)
         # the same dataset as the record's recipe field (equal text and attributes: one copy)

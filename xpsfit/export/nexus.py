@@ -10,6 +10,7 @@ definitions bundled with pynxtools (``tests/test_hdf5_nexus.py``).
 """
 from __future__ import annotations
 
+import json
 import math
 import re
 from datetime import datetime
@@ -22,19 +23,27 @@ from .h5codec import new_group
 
 #: the NeXus definitions release the layout was validated against (pynxtools 0.16.0)
 NEXUS_DEFINITIONS_VERSION = "v2024.02"
+#: xpsfit line shapes by their names in NXfit_function's function_type enumeration; others
+#: are written under their xpsfit name with ``custom = True``
+FUNCTION_TYPES = {"gaussian": "Gaussian", "lorentzian": "Lorentzian", "voigt": "Voigt",
+                  "pseudo_voigt": "Gaussian-Lorentzian Sum", "gl_sum": "Gaussian-Lorentzian Sum",
+                  "gl_product": "Gaussian-Lorentzian Product",
+                  "doniach_sunjic": "Doniach-Sunjic"}
 #: units of intensities: the spectrum's counts_unit attribute, else this
 DEFAULT_COUNTS_UNIT = "counts"
 
 
 def write_view(entry: h5py.Group, result: FitResult | SeriesResult, record: h5py.Group,
-               saved_at: str) -> None:
+               saved_at: str, xpsfit_version: str) -> None:
     """NXxps fields of ``entry`` for a fit (one NXfit) or a series (one per spectrum)."""
     fits = result.results if isinstance(result, SeriesResult) else [result]
     records = ([record["results"][f"{i:04d}"] for i in range(len(fits))]
                if isinstance(result, SeriesResult) else [record])
     first = fits[0].spectrum if fits else None
     attrs = dict(first.attrs) if first is not None else {}
+    assumed: list[str] = []
     _field(entry, "definition", "NXxps", version=NEXUS_DEFINITIONS_VERSION)
+    _field(entry, "program_name", "xpsfit", version=xpsfit_version)
     region = result.recipe.region
     _field(entry, "title", f"{region} {'series' if len(fits) != 1 else 'fit'} "
                            f"({_text(attrs.get('label')) or _text(attrs.get('block_name'))})")
@@ -42,10 +51,10 @@ def write_view(entry: h5py.Group, result: FitResult | SeriesResult, record: h5py
     if start:
         _field(entry, "start_time", start)
     else:
-        _field(entry, "start_time", saved_at, xpsfit_assumed=np.bool_(True),
-               xpsfit_note="time of saving: the spectrum file records no acquisition time")
+        _field(entry, "start_time", saved_at)   # time of saving: the file records none
+        assumed.append("start_time")
     _field(entry, "method", _text(attrs.get("technique")) or "XPS")
-    _instrument(entry, attrs)
+    assumed += _instrument(entry, attrs)
     sample = new_group(entry, "sample", "NXsample")
     _field(sample, "name", _text(attrs.get("sample")) or _text(attrs.get("label")) or "unknown")
     single = not isinstance(result, SeriesResult)
@@ -55,6 +64,9 @@ def write_view(entry: h5py.Group, result: FitResult | SeriesResult, record: h5py
         _fit(entry, f"fit{suffix}", fr, rec)
     if fits:
         entry.attrs["default"] = "data" if single else "data0000"
+    # NeXus has no "not measured": required values the spectrum file lacks are typical lab
+    # XPS values, listed here (attributes on the fields would be undocumented concepts)
+    record.attrs["nexus_assumed"] = json.dumps(assumed)
 
 
 def _text(value) -> str:
@@ -87,12 +99,12 @@ def _number(value) -> float:
         return math.nan
 
 
-def _instrument(entry: h5py.Group, attrs: dict) -> None:
+def _instrument(entry: h5py.Group, attrs: dict) -> list[str]:
+    """The instrument fields; returns the paths of assumed (not recorded) values."""
     ins = new_group(entry, "instrument", "NXinstrument")
-    assumed = {"xpsfit_assumed": np.bool_(True)}
     src = new_group(ins, "source_probe", "NXsource")
     label = _text(attrs.get("source_label"))
-    _field(src, "type", "Fixed Tube X-ray", **assumed)
+    _field(src, "type", "Fixed Tube X-ray")
     if label:
         _field(src, "name", label)
     _field(src, "probe", "photon")
@@ -103,15 +115,18 @@ def _instrument(entry: h5py.Group, attrs: dict) -> None:
     ea = new_group(ins, "electronanalyzer", "NXelectronanalyzer")
     _field(ea, "work_function", _number(attrs.get("work_function")), "eV")
     column = new_group(ea, "collectioncolumn", "NXcollectioncolumn")
-    _field(column, "scheme", "non-dispersive", **assumed)
+    _field(column, "scheme", "non-dispersive")
     disp = new_group(ea, "energydispersion", "NXenergydispersion")
-    _field(disp, "scheme", "hemispherical", **assumed)
+    _field(disp, "scheme", "hemispherical")
     mode = _text(attrs.get("analyser_mode")).upper()
     _field(disp, "energy_scan_mode", {"FAT": "fixed_analyzer_transmission",
                                       "FRR": "fixed_retardation_ratio"}.get(mode, mode or
                                                                              "unknown"))
     _field(disp, "pass_energy", _number(attrs.get("pass_energy")), "eV")
     new_group(ea, "detector", "NXdetector")
+    base = "instrument/electronanalyzer"
+    return ["instrument/source_probe/type", f"{base}/collectioncolumn/scheme",
+            f"{base}/energydispersion/scheme"]
 
 
 def _counts_unit(fr: FitResult) -> str:
@@ -129,6 +144,7 @@ def _data(entry: h5py.Group, name: str, fr: FitResult, rec: h5py.Group) -> None:
                   energy_indices=np.int64(0))
     d["data"] = values
     d["energy"] = spec["binding_energy"]
+    d["energy"].attrs["type"] = "binding"
 
 
 def _fit(entry: h5py.Group, name: str, fr: FitResult, rec: h5py.Group) -> None:
@@ -155,7 +171,12 @@ def _fit(entry: h5py.Group, name: str, fr: FitResult, rec: h5py.Group) -> None:
         if comps is not None and k < len(comps):
             _field(pd, "intensity", comps[k], unit)
         _field(peak, "total_area", float(c.area), f"{unit}*eV")
-        _field(peak, "xpsfit_lineshape", c.lineshape)
+        function = new_group(peak, "function", "NXfit_function")
+        known = FUNCTION_TYPES.get(c.lineshape)
+        if known:
+            _field(function, "function_type", known)
+        else:   # NeXus' rule for a value outside its open enumeration
+            _field(function, "function_type", c.lineshape, custom=np.bool_(True))
     bg_type = str(fr.recipe.background.type)
     bg = new_group(fit, f"background_{_safe(bg_type)}", "NXpeak")
     _field(bg, "label", bg_type)
@@ -164,8 +185,7 @@ def _fit(entry: h5py.Group, name: str, fr: FitResult, rec: h5py.Group) -> None:
     if "background" in curves:
         curves["background"].attrs["units"] = unit
         bd["intensity"] = curves["background"]
-    _field(fit, "figure_of_merit", float(fr.statistics.redchi), "dimensionless",
-           metric="reduced_chi2")
+    _field(fit, "figure_of_merit", float(fr.statistics.redchi), metric="reduced_chi2")
 
 
 def _safe(name: str) -> str:
