@@ -101,6 +101,26 @@ def _json_able(hint) -> bool:
     return all(_json_able(a) for a in _args(hint) if a is not Ellipsis)
 
 
+_SCALARS = {bool: (bool,), int: (int,), float: (float, int), str: (str,)}
+
+
+def fits_hint(hint, value) -> bool:
+    """Whether a scalar read from a file may stand in a field of type ``hint`` (containers
+    and records are checked where they are rebuilt)."""
+    if value is None:
+        return hint is typing.Any or (_is_union(hint) and type(None) in _args(hint))
+    options = [a for a in _args(hint) if a is not type(None)] if _is_union(hint) else [hint]
+    if isinstance(value, np.ndarray):
+        return any(a is np.ndarray for a in options)
+    for a in options:
+        if a in _SCALARS:
+            if isinstance(value, _SCALARS[a]) and not (a is not bool and isinstance(value, bool)):
+                return True
+        else:
+            return True
+    return False
+
+
 def _element(hint, index: int = 0):
     args = _args(strip_optional(hint))
     return strip_optional(args[index]) if len(args) > index else typing.Any
@@ -564,6 +584,9 @@ class Decoder:
                 raw = guard.attr(g, f.name)
                 if f.name in jsons:
                     values[f.name] = self._json(raw, hints[f.name], where)
+                elif not fits_hint(hints[f.name], raw):
+                    raise guard.fail(f"attribute {f.name!r} holds {type(raw).__name__} "
+                                     f"{raw!r:.40}, the field is {hints[f.name]}", key=g.name)
                 else:
                     values[f.name] = raw
             elif guard.link_kind(g, f.name) is not None:
@@ -675,6 +698,9 @@ class Decoder:
                         v = from_jsonable(hints[k], v, f"{dset.name}[{i}].{k}")
                     except ValueError as exc:
                         raise guard.fail(str(exc), key=dset.name) from exc
+                if not fits_hint(hints[k], v):
+                    raise guard.fail(f"row {i} column {k!r} holds {type(v).__name__} "
+                                     f"{v!r:.40}, the field is {hints[k]}", key=dset.name)
                 values[k] = v
             try:
                 rows.append(build(cls, values, f"row {i}"))

@@ -115,18 +115,18 @@ class Guard:
                 kinds: str = "fiub", limit: int = MAX_ARRAY_VALUES) -> np.ndarray:
         if dset.dtype.kind not in kinds or dset.dtype.names:
             raise self.fail(f"dtype {dset.dtype} where numbers ({kinds}) belong", key=dset.name)
+        self._size(dset, limit)
         if ndim is not None and len(dset.shape or ()) != ndim:
             raise self.fail(f"{len(dset.shape or ())}-D where {ndim}-D belongs", key=dset.name)
-        self._size(dset, limit)
         return dset[()]
 
     def strings(self, dset: h5py.Dataset, *, ndim: int | None = 1) -> np.ndarray:
         if h5py.check_string_dtype(dset.dtype) is None:
             raise self.fail(f"dtype {dset.dtype} where text belongs", key=dset.name)
+        self._size(dset, MAX_STRINGS)
         if ndim is not None and len(dset.shape or ()) != ndim:
             raise self.fail(f"{len(dset.shape or ())}-D where {ndim}-D text belongs",
                             key=dset.name)
-        self._size(dset, MAX_STRINGS)
         try:
             values = dset.asstr()[()]
         except UnicodeDecodeError as exc:
