@@ -471,3 +471,22 @@ def test_recipe_whose_user_library_is_gone_gives_export_error(tmp_path, spectra)
     assert str(path) in str(info.value) and "\n" not in str(info.value)
     with h5py.File(path, "r") as f:   # what is needed to re-create the library is in the file
         assert "PS4" in f["entry/xpsfit/process/library_entries"].asstr()[()]
+
+
+def test_entries_copied_from_worker_images_share_one_recipe_copy(tmp_path, recipe, spectra):
+    """``xpsfit batch --jobs``: entries built in worker images and copied in still hold one
+    recipe dataset for the whole file, and load back equal."""
+    results = [synthetic_fit(recipe, s, seed=i) for i, s in enumerate(spectra[:4])]
+    images = [hdf5.entries_image(results[:2]), hdf5.entries_image(results[2:])]
+    path = tmp_path / "jobs.h5"
+    with hdf5.ResultsWriter(path) as w:
+        for image, chunk in zip(images, (results[:2], results[2:])):
+            for k, r in enumerate(chunk):
+                w.add_from_image(image, k, r)
+    back = hdf5.load_results(path)
+    for a, b in zip(results, back):
+        assert_same(a, b)
+    with h5py.File(path, "r") as f:
+        addresses = {h5py.h5o.get_info(f[f"{e}/xpsfit/{where}"].id).addr
+                     for e in f for where in ("recipe", "process/recipe")}
+    assert len(addresses) == 1

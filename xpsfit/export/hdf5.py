@@ -343,6 +343,7 @@ class _Writer:
         self.encoder = Encoder(lambda recipe: self._recipe_texts(recipe)[0])
         self.hashes: dict[str, str] = {}
         self.processes: dict[tuple[str, str, str], h5py.Group] = {}
+        self.shared: dict[tuple, h5py.Group] = {}     # NeXus groups common to entries
         self.date = datetime.now(timezone.utc).isoformat(timespec="seconds")
         self.versions = _versions()
 
@@ -385,7 +386,7 @@ class _Writer:
             source = str(fr.spectrum.attrs.get("source_file", ""))
             spec.attrs["source_file"] = source
             spec.attrs["source_sha256"] = self._hash(source)
-        write_view(g, result, record, self.date, self.versions["xpsfit_version"])
+        write_view(g, result, record, self.date, self.versions["xpsfit_version"], self.shared)
         if self.with_process:
             self.write_process(record, result.recipe)
 

@@ -34,8 +34,11 @@ DEFAULT_COUNTS_UNIT = "counts"
 
 
 def write_view(entry: h5py.Group, result: FitResult | SeriesResult, record: h5py.Group,
-               saved_at: str, xpsfit_version: str) -> None:
-    """NXxps fields of ``entry`` for a fit (one NXfit) or a series (one per spectrum)."""
+               saved_at: str, xpsfit_version: str, shared: dict | None = None) -> None:
+    """NXxps fields of ``entry`` for a fit (one NXfit) or a series (one per spectrum).
+
+    ``shared`` (one dict per file) lets entries with the same instrument settings hard-link
+    one instrument group: a batch of one instrument stores it once."""
     fits = result.results if isinstance(result, SeriesResult) else [result]
     records = ([record["results"][f"{i:04d}"] for i in range(len(fits))]
                if isinstance(result, SeriesResult) else [record])
@@ -54,7 +57,14 @@ def write_view(entry: h5py.Group, result: FitResult | SeriesResult, record: h5py
         _field(entry, "start_time", saved_at)   # time of saving: the file records none
         assumed.append("start_time")
     _field(entry, "method", _text(attrs.get("technique")) or "XPS")
-    assumed += _instrument(entry, attrs)
+    key = ("instrument",) + tuple(repr(attrs.get(k)) for k in _INSTRUMENT_KEYS)
+    if shared is not None and key in shared and shared[key].file == entry.file:
+        entry["instrument"] = shared[key]
+        assumed += _ASSUMED
+    else:
+        assumed += _instrument(entry, attrs)
+        if shared is not None:
+            shared[key] = entry["instrument"]
     sample = new_group(entry, "sample", "NXsample")
     _field(sample, "name", _text(attrs.get("sample")) or _text(attrs.get("label")) or "unknown")
     single = not isinstance(result, SeriesResult)
@@ -99,6 +109,14 @@ def _number(value) -> float:
         return math.nan
 
 
+#: spectrum attributes the instrument group is made of
+_INSTRUMENT_KEYS = ("source_label", "excitation_energy", "work_function", "analyser_mode",
+                    "pass_energy")
+_ASSUMED = ["instrument/source_probe/type",
+            "instrument/electronanalyzer/collectioncolumn/scheme",
+            "instrument/electronanalyzer/energydispersion/scheme"]
+
+
 def _instrument(entry: h5py.Group, attrs: dict) -> list[str]:
     """The instrument fields; returns the paths of assumed (not recorded) values."""
     ins = new_group(entry, "instrument", "NXinstrument")
@@ -124,9 +142,7 @@ def _instrument(entry: h5py.Group, attrs: dict) -> list[str]:
                                                                              "unknown"))
     _field(disp, "pass_energy", _number(attrs.get("pass_energy")), "eV")
     new_group(ea, "detector", "NXdetector")
-    base = "instrument/electronanalyzer"
-    return ["instrument/source_probe/type", f"{base}/collectioncolumn/scheme",
-            f"{base}/energydispersion/scheme"]
+    return list(_ASSUMED)
 
 
 def _counts_unit(fr: FitResult) -> str:
