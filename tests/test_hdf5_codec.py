@@ -13,6 +13,7 @@ import xarray as xr
 
 import xpsfit
 from xpsfit import result as result_module
+from xpsfit.errors import ExportError
 from xpsfit.export import hdf5
 from xpsfit.export.h5codec import Decoder, Encoder, field_hints
 from xpsfit.export.h5guard import Guard
@@ -200,3 +201,24 @@ def test_lead_schema_change_round_trips_without_codec_change(tmp_path, spectra):
     assert isinstance(back.components[0].best, Notice)
     assert back.components[0].parameters == {"position": "S0_position", "area": "S0_area"}
     assert_same(obj, back, "new")
+
+
+@dataclass
+class OldResult:
+    spectrum: xr.DataArray
+    components: list[NewComponent]
+    warnings: list[str] = field(default_factory=list)
+
+
+def test_text_warnings_read_as_notice_records_are_refused_not_mistyped(tmp_path, spectra):
+    """A file from before ``warnings`` became ``list[Notice]`` must not fill the field with
+    strings: it is refused in one line naming the HDF5 path."""
+    path = tmp_path / "old.h5"
+    with h5py.File(path, "w") as f:
+        Encoder(lambda r: "").record(f, "rec", OldResult(spectra[0], [], ["at bound"]))
+    with h5py.File(path, "a") as f:
+        f["rec"].attrs["xpsfit_type"] = "NewResult"
+    with h5py.File(path, "r") as f, pytest.raises(ExportError) as info:
+        Decoder(Guard(path), None).record(f["rec"], NewResult)
+    msg = str(info.value)
+    assert "[/rec/warnings]" in msg and "stored as 'strings'" in msg and "\n" not in msg

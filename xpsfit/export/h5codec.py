@@ -505,28 +505,24 @@ class Encoder:
                 raise ExportError(f"field {name!r}: array of dtype {value.dtype} is not stored")
             create(g, name, value).attrs["xpsfit_kind"] = "array"
             return "array"
-        if isinstance(value, (list, tuple)) and value and all(
-                dataclasses.is_dataclass(v) and type(v) is type(value[0]) for v in value) \
-                or (isinstance(value, (list, tuple)) and _is_dataclass_type(_element(inner))):
-            cls = type(value[0]) if value else _element(inner)
-            if is_flat(cls):
+        if isinstance(value, (list, tuple)):
+            cls = _record_class(list(value), _element(inner))
+            if cls is not None and is_flat(cls):
                 self.table(g, name, list(value), cls)
                 return "table"
-            items = new_group(g, name, "NXcollection", xpsfit_kind="items",
-                              xpsfit_type=cls.__name__, count=np.int64(len(value)))
-            for i, v in enumerate(value):
-                self.record(items, f"{i:04d}", v)
-            return "items"
-        if isinstance(value, dict) and value and all(
-                dataclasses.is_dataclass(v) and type(v) is type(next(iter(value.values())))
-                for v in value.values()) and is_flat(type(next(iter(value.values())))) \
-                or (isinstance(value, dict) and _is_dataclass_type(_element(inner, 1))
-                    and is_flat(_element(inner, 1))):
-            cls = type(next(iter(value.values()))) if value else _element(inner, 1)
-            t = self.table(g, name, list(value.values()), cls)
-            t.attrs["xpsfit_kind"] = "keyed_table"
-            t.attrs["keys"] = json.dumps([str(k) for k in value])
-            return "keyed_table"
+            if cls is not None:
+                items = new_group(g, name, "NXcollection", xpsfit_kind="items",
+                                  xpsfit_type=cls.__name__, count=np.int64(len(value)))
+                for i, v in enumerate(value):
+                    self.record(items, f"{i:04d}", v)
+                return "items"
+        if isinstance(value, dict):
+            cls = _record_class(list(value.values()), _element(inner, 1))
+            if cls is not None and is_flat(cls):
+                t = self.table(g, name, list(value.values()), cls)
+                t.attrs["xpsfit_kind"] = "keyed_table"
+                t.attrs["keys"] = json.dumps([str(k) for k in value])
+                return "keyed_table"
         if isinstance(value, list) and typing.get_origin(inner) is list \
                 and _element(inner) is str and all(isinstance(v, str) for v in value):
             strings(g, name, value).attrs["xpsfit_kind"] = "strings"
@@ -554,7 +550,31 @@ class Encoder:
         return dset
 
 
+def _record_class(values: list, hinted):
+    """The one dataclass all ``values`` are instances of (the hinted one for no values), or
+    None when they are not records (then the value is stored as JSON)."""
+    if not values:
+        return hinted if _is_dataclass_type(hinted) else None
+    cls = type(values[0])
+    if dataclasses.is_dataclass(cls) and all(type(v) is cls for v in values):
+        return cls
+    return None
+
+
 # --------------------------------------------------------------------------- decoder
+
+#: what a field's (non-None) type hint must be for each dataset kind; a file written before a
+#: schema change (e.g. ``list[str]`` warnings that became ``list[Notice]``) is refused here
+#: rather than filling a field with values of the wrong type
+_HINT_OF_KIND = {
+    "array": lambda h: h is np.ndarray or h is typing.Any,
+    "strings": lambda h: h is typing.Any or typing.get_origin(h) in (list, Sequence)
+    and _element(h) in (str, typing.Any),
+    "recipe": lambda h: _is_recipe(h) or h is typing.Any,
+    "xarray.DataArray": lambda h: h is xr.DataArray or h is typing.Any,
+    "xarray.Dataset": lambda h: h is xr.Dataset or h is typing.Any,
+}
+
 
 class Decoder:
     """Reads records back by the dataclass type hints, through a :class:`Guard`."""
@@ -644,6 +664,9 @@ class Decoder:
                     or not all(isinstance(k, str) for k in keys) or len(set(keys)) != len(keys):
                 raise guard.fail(f"keys do not match the {len(rows)} rows", key=obj.name)
             return dict(zip(keys, rows))
+        expected = _HINT_OF_KIND.get(kind)
+        if expected is not None and not expected(inner):
+            raise guard.fail(f"stored as {kind!r}, but the field is {hint}", key=obj.name)
         if kind == "array":
             return guard.numbers(obj, kinds="fiubc")
         if kind == "strings":
