@@ -36,7 +36,7 @@ from ..atomic import atomic_path
 from ..errors import ExportError, XpsfitError
 from ..result import FitResult, SeriesResult
 from .h5codec import Decoder, Encoder, new_group
-from .h5guard import MAX_PARAMETERS, Guard
+from .h5guard import MAX_PARAMETERS, Guard, plain
 from .nexus import write_view
 
 __all__ = ["save", "load_result", "load_results", "ResultsWriter", "entries_image", "FORMAT",
@@ -233,8 +233,8 @@ def _check_root(f: h5py.File, guard: Guard) -> None:
                          f"understands ({FORMAT_VERSION}); update xpsfit", key="/")
     if version == 1:
         raise guard.fail("results file format 1 (xpsfit before the NeXus layout) is no longer "
-                         f"read; this xpsfit reads format {FORMAT_VERSION}: refit the spectra "
-                         "or load the file with xpsfit 0.1", key="/")
+                         f"read; this xpsfit reads format {FORMAT_VERSION}: refit the spectra, "
+                         "or read the file with the xpsfit that wrote it", key="/")
     if version != FORMAT_VERSION:
         raise guard.fail(f"results file format {version} is not a known version", key="/")
 
@@ -362,7 +362,7 @@ class _Writer:
         g.visititems(visit)
         for name in found:
             dset = g[name]
-            attrs = {k: _plain(v) for k, v in dset.attrs.items()}
+            attrs = {k: plain(v) for k, v in dset.attrs.items()}
             parent, leaf = dset.parent, name.rsplit("/", 1)[-1]
             text = dset.asstr()[()]
             del parent[leaf]
@@ -430,14 +430,6 @@ def _spectrum_groups(result: Result, record: h5py.Group):
         return [(fr, record["results"][f"{i:04d}"]["spectrum"])
                 for i, fr in enumerate(result.results)]
     return [(result, record["spectrum"])]
-
-
-def _plain(value):
-    if isinstance(value, bytes):
-        return value.decode("utf-8")
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 # ----------------------------------------------------------------------------------- reading
