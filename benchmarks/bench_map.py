@@ -55,8 +55,8 @@ def lmfitxps_fit(x, y):
 
 def per_spectrum(n: int):
     from xpsfit.demo import demo_map
-    from xpsfit.fit import fit
-    from xpsfit.kernel import fit_spectra, template_spectrum
+    from xpsfit import fit
+    from xpsfit.fitting.pixels import fit_spectra, template_spectrum
     from xpsfit.recipe import load_recipe
     rec = load_recipe(RECIPE)
     data, _ = demo_map(20, 50, seed=11)

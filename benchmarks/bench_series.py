@@ -79,7 +79,7 @@ def monte_carlo(n, recipes, truth, background=None):
     import importlib.util
 
     import numpy as np
-    from xpsfit.series import fit_series
+    from xpsfit.fitting.series import fit_series
     from xpsfit.spectrum import make_spectrum
     spec = importlib.util.spec_from_file_location("make_examples", EX / "make_examples.py")
     gen = importlib.util.module_from_spec(spec)
@@ -141,7 +141,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     import xpsfit
     from xpsfit.recipe import load_recipe
-    from xpsfit.series import fit_series
+    from xpsfit.fitting.series import fit_series
     truth = load_truth()
     print(f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}")
     all_err: dict[str, list[float]] = {}

@@ -55,7 +55,7 @@ def load_cases():
 def run_xpsfit(spectrum, recipe, background):
     import copy
 
-    from xpsfit.fit import fit
+    from xpsfit import fit
     rec = copy.deepcopy(recipe)
     rec.background.type = background
     t0 = time.perf_counter()

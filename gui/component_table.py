@@ -22,7 +22,7 @@ _EDIT_FIELD = {1: "position", 2: "fwhm", 3: "area", 5: "window_lo", 6: "window_h
                7: "fwhm_lo", 8: "fwhm_hi", 9: "fixed"}
 _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 WARN_BRUSH = QBrush(QColor(255, 224, 170))
-CORRELATION_LIMIT = 0.9
+CORRELATION_LIMIT = xpsfit.CORRELATION_WARN   # the core's one rule
 
 
 def _fmt(value: float, stderr: float = math.nan, digits: int = 3) -> str:
@@ -34,36 +34,30 @@ def _fmt(value: float, stderr: float = math.nan, digits: int = 3) -> str:
     return text
 
 
-def _param_name(species: str, quantity: str) -> str:
-    # naming is a contract module of the core (the engine names lmfit parameters with it)
-    from xpsfit.naming import param_name
-    return param_name(species, quantity)
-
-
 def component_warnings(result, species: str, label: str = "") -> list[str]:
-    """Warnings of ``result`` that concern one component: its parameters at a bound, strong
-    correlations (|r| > 0.9) with any other parameter, and the engine's own warnings naming it."""
+    """Warnings of ``result`` that concern one component, from structured data only: its own
+    parameters (``ComponentResult.parameters``) at a bound, strong correlations of them with any
+    other parameter, and the engine's notices whose ``species`` or ``parameter`` is it."""
     out: list[str] = []
-    prefix = _param_name(species, "")
+    comp = next((c for c in result.components if c.species == species), None)
+    own = set(comp.parameters.values()) if comp is not None else set()
     for rec in result.parameters.values():
-        if rec.at_bound and (rec.name.startswith(prefix) or f"_{prefix}" in rec.name):
+        if rec.at_bound and rec.name in own:
             out.append(f"{rec.name} = {rec.value:.4g} is at a bound [{rec.min:.4g}, {rec.max:.4g}]")
     cov, names = result.covariance, list(result.covariance_names or [])
     if cov is not None and len(names) == np.shape(cov)[0]:
         d = np.sqrt(np.clip(np.diag(cov), 0, None))
         with np.errstate(divide="ignore", invalid="ignore"):
             corr = cov / np.outer(d, d)
-        mine = [i for i, n in enumerate(names) if n.startswith(prefix) or f"_{prefix}" in n]
-        for i in mine:
+        for i in (k for k, n in enumerate(names) if n in own):
             for j in range(len(names)):
                 if j != i and np.isfinite(corr[i, j]) and abs(corr[i, j]) > CORRELATION_LIMIT:
                     out.append(f"|r({names[i]}, {names[j]})| = {abs(corr[i, j]):.2f} > "
                                f"{CORRELATION_LIMIT}")
-    for w in result.warnings:
-        if (species and re.search(rf"(?<![\w]){re.escape(species)}(?![\w])", w)) or \
-                (label and label in w) or prefix in w:
-            if w not in out:
-                out.append(w)
+    for w in list(result.warnings) + list(result.flags):
+        if (getattr(w, "species", None) == species or getattr(w, "parameter", None) in own) \
+                and w not in out:
+            out.append(str(w))
     return out
 
 

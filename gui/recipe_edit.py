@@ -13,8 +13,9 @@ import xpsfit
 #: the table's editable quantities
 FIELDS = ("position", "fwhm", "area", "window_lo", "window_hi", "fwhm_lo", "fwhm_hi", "fixed")
 
-LINESHAPES = ["pseudo_voigt", "gl_product", "gl_sum", "voigt", "doniach_sunjic", "la"]
-BACKGROUNDS = ["shirley", "shirley_active", "tougaard", "linear", "none"]
+#: the core's registries (one list for GUI, CLI and recipe checks)
+LINESHAPES = list(xpsfit.LINESHAPES)
+BACKGROUNDS = list(xpsfit.BACKGROUNDS)
 
 # A "fixed" position is a window this narrow: lmfit refuses min == max, and 1 µeV is far below
 # any energy resolution, so the value is fixed in every practical sense.

@@ -5,10 +5,8 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("MPLBACKEND", "Agg")
-# Fits do many small SVDs; on a 2-core machine BLAS threads fight each other and slow them 3-10x.
-# Set before numpy is first imported (conftest loads before the test modules).
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-os.environ.setdefault("OMP_NUM_THREADS", "1")
+# No OPENBLAS_NUM_THREADS here: the fitting front-ends limit BLAS threads themselves
+# (xpsfit.engine.threads), and the tests run them as users do.
 
 from realdata import EXAMPLES, REAL, ROOT, real_file  # noqa: F401  (re-exported for old imports)
 

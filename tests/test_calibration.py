@@ -20,7 +20,7 @@ import pytest
 
 from realdata import EXAMPLES
 from series_data import example_series, true_fractions, truth_blocks
-from xpsfit.series import fit_series
+from xpsfit.fitting.series import fit_series
 from xpsfit.spectrum import make_spectrum
 
 SERIES = [(f, r) for f in ("cnf_series.vms", "kb_series.vms") for r in ("S 2p", "P 2p")]

@@ -9,7 +9,7 @@ from synth_xps import s2p_recipe
 from xpsfit.composition import (composition_table, element_quantification, write_onsets,
                                 write_series_table)
 from xpsfit.result import TABLE_COLUMNS
-from xpsfit.series import fit_series
+from xpsfit.fitting.series import fit_series
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import pytest
 
 from synth_xps import S2P_TRUTH, SPLIT, s2p_recipe, synth_s2p, true_fractions
 from xpsfit.errors import Cancelled
-from xpsfit.fit import fit
+from xpsfit import fit
 from xpsfit.recipe import Prior
 
 

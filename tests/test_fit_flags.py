@@ -10,8 +10,10 @@ import numpy as np
 
 import xpsfit
 from synth_xps import S2P_TRUTH, s2p_recipe, synth_s2p
-from xpsfit.fit import Solution, make_result, solve
-from xpsfit.model import build_model
+from xpsfit.engine.assemble import solved, spectrum_result
+from xpsfit.engine.data import prepare_spectra
+from xpsfit.engine.solvers import solve_trf
+from xpsfit.engine.structure import compile_problem
 from xpsfit.spectrum import make_spectrum
 
 
@@ -51,29 +53,35 @@ def test_component_without_signal_still_has_zero_area():
 
 
 def test_missing_uncertainty_names_each_components_own_parameters():
-    """A covariance whose one variance overflows when scaled by χ²ᵣ (> 1: the recipe lacks S0)
-    leaves every σ undefined. Each component's free parameters must be named, once each —
-    not the last parameter of the fit repeated once per component."""
+    """A covariance whose variances all overflowed leaves every σ undefined. Each component's free
+    parameters must be named, once each — not the last parameter repeated once per component;
+    one overflowed variance makes only the quantities that depend on it undefined."""
     truth = S2P_TRUTH
     spectrum, _ = synth_s2p(truth=truth, seed=11)
     recipe = s2p_recipe("shirley", truth={k: v for k, v in truth.items() if k != "S0"})
-    model, params = build_model(recipe, spectrum)
-    sol = solve(model, params)
-    assert sol.covariance is not None
-    cov = np.array(sol.covariance)
-    cov[0, 0] = 1.5e308                      # × χ²ᵣ > 1 overflows to inf
-    broken = Solution(sol.params, sol.var_names, cov, sol.success, sol.message, sol.nfev,
-                      values=sol.values)
+    st = compile_problem(recipe)
+    data = prepare_spectra(st, [spectrum])
+    s = solved(st, data, solve_trf(st, data))
+    assert s.cov is not None
+    s.cov = np.full_like(s.cov, np.inf)
     with np.errstate(over="ignore", invalid="ignore"):     # the overflow is the point
-        result = make_result(model, broken)
-    assert result.statistics.redchi > 1.0
+        result = spectrum_result(s, 0)
     missing = [f for f in result.flags if f.startswith("no uncertainty for ")]
-    assert len(missing) == len(set(missing)), missing
-    for c in model.components:
-        own_free = [n for n in c.names.values() if result.parameters[n].kind == "free"]
+    assert missing and len(missing) == len(set(missing)), missing
+    assert all(f.code == "no_uncertainty" and f.parameter for f in missing)
+    for c in result.components:
+        own_free = [n for n in c.parameters.values() if result.parameters[n].kind == "free"]
         for name in own_free:
             assert f"no uncertainty for {name}" in result.flags, (name, result.flags)
     assert not result.success
+    # one variance gone: only what depends on that variable loses its σ
+    s.cov = solved(st, data, solve_trf(st, data)).cov
+    first = st.var_names[0]
+    s.cov[0, :] = s.cov[:, 0] = np.nan
+    partial = spectrum_result(s, 0)
+    assert not np.isfinite(partial.parameters[first].stderr)
+    others = [n for n in st.var_names[1:] if np.isfinite(partial.parameters[n].stderr)]
+    assert len(others) == st.n_vars - 1
 
 
 def test_tiny_peaks_on_huge_background_are_flagged_undetermined():

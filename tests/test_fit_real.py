@@ -16,7 +16,7 @@ def _read(rel, region):
 
 
 def _fit(spectrum, recipe_dict):
-    from xpsfit.fit import fit
+    from xpsfit import fit
     return fit(spectrum, recipe_from_dict(recipe_dict, source="test"))
 
 

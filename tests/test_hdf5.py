@@ -196,7 +196,7 @@ def test_series_round_trip(tmp_path, recipe, spectra):
 
 
 def test_real_series_round_trip(tmp_path, recipe, spectra):
-    series = pytest.importorskip("xpsfit.series", reason="fit_series not available yet")
+    series = pytest.importorskip("xpsfit.fitting.series")
     s = series.fit_series(spectra[:3], recipe)
     assert s.presence and s.onsets and s.covariance is not None   # the fields really filled
     back = hdf5.load_result(hdf5.save(s, tmp_path / "series.h5"))

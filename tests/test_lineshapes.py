@@ -171,6 +171,8 @@ EXTREMES = {
                        {"alpha": 0.5, "lorentz_fwhm": 0.0}],
     "la": [{"alpha": 0.55, "beta": 50.0, "gauss_fwhm": 0.0}, {"alpha": 0.1, "beta": 0.1},
            {"gauss_fwhm": 5.0}],
+    "la_casa": [{"alpha": 0.55, "beta": 50.0, "m": 0.0}, {"alpha": 1.4, "beta": 1.7, "m": 499.0},
+                {"m": -3.0}],
 }
 
 
@@ -211,7 +213,8 @@ def test_unknown_names_raise_recipe_error_listing_valid_ones():
 
 
 def test_registry_is_consistent():
-    assert set(ALL) == {"pseudo_voigt", "gl_product", "gl_sum", "voigt", "doniach_sunjic", "la"}
+    assert set(ALL) == {"pseudo_voigt", "gl_product", "gl_sum", "voigt", "doniach_sunjic", "la",
+                        "la_casa"}
     for name, shape in ls.LINESHAPES.items():
         assert shape.name == name
         for key, (default, lo, hi) in shape.shape_params.items():

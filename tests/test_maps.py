@@ -10,8 +10,8 @@ import pytest
 from xpsfit.cli import main as cli_main
 from xpsfit.demo import demo_map, write_map_hdf5
 from xpsfit.errors import FitError
-from xpsfit.fit import fit
-from xpsfit.kernel import fit_spectra, template_spectrum
+from xpsfit import fit
+from xpsfit.fitting.pixels import fit_spectra, template_spectrum
 from xpsfit.maps import fit_map, fit_map_to_hdf5, load_map_result
 from xpsfit.recipe import load_recipe
 

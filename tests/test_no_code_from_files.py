@@ -29,16 +29,12 @@ DANGEROUS = {"pickle", "cPickle", "dill", "marshal", "shelve", "eval", "exec", "
 
 #: (file relative to the repo, name) -> why it is safe
 ALLOWED = {
-    ("xpsfit/model.py", "compile"):
-        "compiles lmfit expressions that xpsfit.links produced from a whitelisted AST "
+    ("xpsfit/engine/structure.py", "compile"):
+        "compiles link/prior expressions that xpsfit.links produced from a whitelisted AST "
         "(numbers, + - * /, parameter names); never raw file text",
-    ("xpsfit/model.py", "eval"):
-        "evaluates those compiled link/prior expressions with _GLOBALS = {'__builtins__': {}} "
-        "plus math functions, locals = parameter values",
-    ("xpsfit/series.py", "compile"): "same as model.py, for the joint series model",
-    ("xpsfit/series.py", "eval"): "same as model.py (imports model._GLOBALS)",
-    ("xpsfit/kernel.py", "eval"):
-        "evaluates the model's compiled prior expressions (see model.py) with model._GLOBALS",
+    ("xpsfit/engine/structure.py", "eval"):
+        "evaluates those compiled expressions with EXPR_GLOBALS = {'__builtins__': {}} plus math "
+        "functions, locals = parameter values (only for non-affine links and priors)",
     ("xpsfit/io/__init__.py", "import_module"):
         "imports the reader modules named in the fixed _REGISTRY table, never a name from a file",
     ("xpsfit/__init__.py", "import_module"):
@@ -94,7 +90,7 @@ def test_eval_globals_have_no_builtins():
     """What eval'd link expressions can reach: math functions, no builtins, no modules."""
     import types
 
-    from xpsfit.model import _GLOBALS
+    from xpsfit.engine.structure import EXPR_GLOBALS as _GLOBALS
     assert _GLOBALS["__builtins__"] == {}
     assert set(_GLOBALS) - {"__builtins__"} <= {"sqrt", "exp", "log", "log10", "sin", "cos",
                                                 "tan", "abs", "arctan", "pi", "min", "max"}

@@ -8,7 +8,7 @@ from scipy import stats
 from series_data import example_series, synth_series
 from synth_xps import s2p_recipe
 from xpsfit.presence import f_test
-from xpsfit.series import fit_series
+from xpsfit.fitting.series import fit_series
 
 
 def test_f_test_matches_the_formula():

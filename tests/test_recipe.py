@@ -54,7 +54,7 @@ def test_issue_example_resolves_against_library(tmp_path):
     assert s0.doublet and s0.splitting == 1.18 and s0.ratio == 0.5
     assert s0.splitting_sigma is None and s0.label == "S⁰"
     assert r.background.type == "shirley" and r.background.endpoints == 5
-    assert r.series.shared == ["position", "fwhm", "shape"]
+    assert r.series.shared == ["position", "fwhm"]   # "shape" only when shape_vary
     assert r.component("S8") is s0 and r.component("ps4") is ps4
 
 
@@ -285,8 +285,12 @@ def test_check_region_matches_fills_in_and_refuses(tmp_path):
 def test_check_range_inside_outside_and_default(tmp_path):
     r = load_recipe(write(tmp_path, BASE))
     assert check_range(r, synthetic()) == (157.0, 171.0)
-    with pytest.raises(FitError, match=r"range \(157, 171\) is not inside the data \(158, 171\)"):
+    # partly outside: clipped to the data (the fit warns, naming the range used)
+    assert check_range(r, synthetic(lo=158.0)) == pytest.approx((158.0, 171.0))
+    r.range = (180.0, 190.0)
+    with pytest.raises(FitError, match=r"range \(180, 190\) eV holds no data"):
         check_range(r, synthetic(lo=158.0))
+    r.range = (157.0, 171.0)
     r.range = None
     assert check_range(r, synthetic(lo=150.0, hi=175.0)) == pytest.approx((150.0, 175.0))
     r.range = (160.0, 160.3)

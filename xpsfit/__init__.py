@@ -12,9 +12,6 @@ from .errors import (Cancelled, ExportError, FileFormatError, FitError, LibraryE
                      RecipeError, UnsupportedFormatError, XpsfitError)
 from .spectrum import DIM, make_spectrum, region_key, shift  # noqa: F401
 
-# Imported eagerly because the submodule xpsfit.fit has the function's name: once anything imports
-# the module, Python would bind ``xpsfit.fit`` to the module and hide the function.
-from .fit import fit  # noqa: E402,F401
 
 #: public name -> (module, attribute)
 _API = {
@@ -26,7 +23,14 @@ _API = {
     "recipe_from_dict": ("xpsfit.recipe", "recipe_from_dict"),
     "recipe_to_toml": ("xpsfit.recipe", "recipe_to_toml"),
     "Recipe": ("xpsfit.recipe", "Recipe"),
-    "fit_series": ("xpsfit.series", "fit_series"),
+    "fit": ("xpsfit.fitting.single", "fit"),
+    "fit_series": ("xpsfit.fitting.series", "fit_series"),
+    "Notice": ("xpsfit.result", "Notice"),
+    "LINESHAPES": ("xpsfit.lineshapes", "LINESHAPES"),
+    "BACKGROUNDS": ("xpsfit.backgrounds", "BACKGROUNDS"),
+    "Progress": ("xpsfit.errors", "Progress"),
+    "CORRELATION_WARN": ("xpsfit.engine.rules", "CORRELATION_WARN"),
+    "SIGNIFICANCE": ("xpsfit.engine.rules", "SIGNIFICANCE"),
     "FitResult": ("xpsfit.result", "FitResult"),
     "SeriesResult": ("xpsfit.result", "SeriesResult"),
     "save": ("xpsfit.export.hdf5", "save"),
@@ -44,13 +48,13 @@ _API = {
     "fit_map": ("xpsfit.maps", "fit_map"),
     "atomic_path": ("xpsfit.atomic", "atomic_path"),
     "atomic_write": ("xpsfit.atomic", "atomic_write"),
-    "reference_shift": ("xpsfit.charge", "reference_shift"),
-    "apply_reference": ("xpsfit.charge", "apply_reference"),
+    "reference_shift": ("xpsfit.fitting.referencing", "reference_shift"),
+    "apply_reference": ("xpsfit.fitting.charge", "apply_reference"),
 }
 
 __all__ = ["__version__", "DIM", "make_spectrum", "region_key", "shift", "XpsfitError",
            "FileFormatError", "UnsupportedFormatError", "LibraryError", "RecipeError", "FitError",
-           "ExportError", "Cancelled", "fit", *_API]
+           "ExportError", "Cancelled", *_API]
 
 
 def __getattr__(name: str):

@@ -20,11 +20,15 @@ from scipy import signal
 from xpsfit.errors import FitError
 
 __all__ = [
-    "BACKGROUNDS", "BackgroundInputError", "endpoint_levels", "shirley", "shirley_step",
+    "BACKGROUNDS", "STATIC_BACKGROUNDS", "BackgroundInputError", "endpoint_levels", "shirley",
+    "shirley_batch", "shirley_step",
     "cumulative_integral", "tougaard", "tougaard_kernel", "linear", "none",
 ]
 
+#: the background registry: every front-end (recipe checks, engine, CLI, GUI lists) reads it
 BACKGROUNDS = ("shirley", "shirley_active", "tougaard", "linear", "none")
+#: backgrounds computed once from the data before the fit (the active Shirley is fitted)
+STATIC_BACKGROUNDS = ("shirley", "tougaard", "linear", "none")
 
 
 class BackgroundInputError(FitError, ValueError):
@@ -64,8 +68,12 @@ def cumulative_integral(x, peaks) -> np.ndarray:
     """
     x = np.asarray(x, dtype=float)
     p = np.asarray(peaks, dtype=float)
-    out = np.zeros(p.shape)
-    np.cumsum(0.5 * (p[..., 1:] + p[..., :-1]) * np.diff(x), axis=-1, out=out[..., 1:])
+    out = np.empty(p.shape)
+    out[..., 0] = 0.0
+    seg = out[..., 1:]
+    np.add(p[..., 1:], p[..., :-1], out=seg)
+    seg *= 0.5 * np.diff(x)
+    np.cumsum(seg, axis=-1, out=seg)
     return out
 
 
@@ -117,6 +125,44 @@ def shirley(x, y, *, endpoints: int = 5, tol: float = 1e-6, max_iter: int = 100,
             converged = True
             break
     return (bg, n_iter, converged) if return_info else bg
+
+
+def shirley_batch(x, y, *, endpoints: int = 5, tol: float = 1e-6, max_iter: int = 100
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`shirley` for every row of ``y`` (B, N) at once: (backgrounds, converged (B,)).
+
+    Rows stop updating at the iteration where they converge, so each row gets exactly the
+    single-spectrum result; rows whose peak integral vanishes go through :func:`shirley`."""
+    x = np.asarray(x, dtype=float)
+    y = np.atleast_2d(np.asarray(y, dtype=float))
+    B = y.shape[0]
+    i_lo = y[:, :endpoints].mean(axis=1, keepdims=True)
+    i_hi = y[:, -endpoints:].mean(axis=1, keepdims=True)
+    step = i_hi - i_lo
+    bg = np.repeat(i_lo, y.shape[1], axis=1)
+    limit = tol * np.abs(step[:, 0])
+    active = step[:, 0] != 0.0
+    converged = ~active
+    special = np.zeros(B, bool)
+    for _ in range(max_iter):
+        a = np.flatnonzero(active)
+        if a.size == 0:
+            break
+        s = cumulative_integral(x, y[a] - bg[a])
+        end = s[:, -1:]
+        bad = ~np.isfinite(end[:, 0]) | (end[:, 0] == 0.0)
+        new = i_lo[a] + step[a] * (s / np.where(bad[:, None], 1.0, end))
+        change = np.max(np.abs(new - bg[a]), axis=1)
+        upd = ~bad
+        bg[a[upd]] = new[upd]
+        conv = upd & (change < limit[a])
+        converged[a[conv]] = True
+        active[a[conv | bad]] = False
+        special[a[bad]] = True
+    for b in np.flatnonzero(special):
+        bg[b], _, converged[b] = shirley(x, y[b], endpoints=endpoints, tol=tol,
+                                         max_iter=max_iter, return_info=True)
+    return bg, converged
 
 
 def tougaard_kernel(t, B: float = 2866.0, C: float = 1643.0, C_prime: float = 1.0,

@@ -330,7 +330,7 @@ def _run_unit(unit: _Unit, spec: _RecipeSpec, recipe: Recipe | None,
         return out
     figures = []
     if unit.kind == "fit":
-        from .fit import fit
+        from .fitting.single import fit
         for path, block, spectrum, stem in items:
             try:
                 result = fit(spectrum, recipe, **fit_kwargs)
@@ -384,7 +384,7 @@ def _figures(out: _Outcome, figures, folder: Path, region: str) -> None:
 
 def _fit_series():
     try:
-        from .series import fit_series
+        from .fitting.series import fit_series
     except ImportError:
         raise FitError("series fitting (series_by 'file' or 'sample') needs "
                        "xpsfit.fit_series, which this installation does not have") from None

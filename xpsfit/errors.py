@@ -6,6 +6,7 @@ clear line without a traceback.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 #: longest single token and whole message kept in the one-line rendering: a hostile file can
@@ -79,3 +80,16 @@ class ExportError(XpsfitError):
 
 class Cancelled(XpsfitError):
     """Long work was cancelled through its progress callback."""
+
+
+#: progress callback of every long call: ``progress(done, total, message)``; returning True
+#: cancels the work (it then raises :class:`Cancelled`). The GUI turns it into Qt signals, the
+#: CLI into a progress line.
+Progress = Callable[[int, int, str], "bool | None"]
+
+
+def tick(progress: Progress | None, done: int, total: int, message: str, *,
+         what: str = "fit") -> None:
+    """Report progress; raise :class:`Cancelled` ("<what> cancelled") when asked to stop."""
+    if progress is not None and progress(done, total, message):
+        raise Cancelled(f"{what} cancelled")

@@ -15,7 +15,14 @@ fitting engine's hot path: everything is vectorised, closed forms are used where
 GL product area uses erfcx), and the numerically convolved shapes (doniach_sunjic, la) cache their
 fine-grid profile per parameter set.
 
-Shapes (keys of :data:`LINESHAPES`): pseudo_voigt, gl_product, gl_sum, voigt, doniach_sunjic, la.
+Shapes (keys of :data:`LINESHAPES`): pseudo_voigt, gl_product, gl_sum, voigt, doniach_sunjic, la,
+la_casa.
+
+Fitting engine interface: every registered shape also gives its UNIT-AREA profile and the
+derivatives with respect to centre, width and each shape parameter for arrays of lines
+(:meth:`LineShape.profile` and :meth:`LineShape.derivatives`, arrays of any leading shape, the
+energy axis last). pseudo_voigt, gl_sum and gl_product have closed forms; the others use a
+central finite difference per line inside the registry (never over the whole model).
 """
 from __future__ import annotations
 
@@ -32,7 +39,7 @@ from xpsfit.errors import RecipeError
 __all__ = [
     "LineShape", "LINESHAPES", "get_lineshape", "evaluate", "true_fwhm", "doublet",
     "pseudo_voigt", "gl_product", "gl_sum", "voigt", "doniach_sunjic", "la",
-    "gl_product_area_factor", "olivero_fwhm", "TINY",
+    "gl_product_area_factor", "olivero_fwhm", "TINY", "la_casa", "LA_CASA_GAUSS_PER_M",
 ]
 
 TINY = 1.0e-15                      # smallest width used (lmfit's ``tiny``)
@@ -397,31 +404,192 @@ def _la_fwhm(fwhm, alpha=1.0, beta=1.0, gauss_fwhm=0.5):
     return _la_profile(*_la_args(fwhm, alpha, beta, gauss_fwhm)).measured_fwhm()
 
 
+# ---------------------------------------------------------------- CasaXPS LA(α, β, m)
+
+#: Gaussian FWHM per unit of CasaXPS's m, in units of the Lorentzian width: how CasaXPS maps its
+#: integer m (0–499) to a Gaussian width is not published (xps_domain.md §4.6, open item 3), so
+#: xpsfit uses the documented assumption gauss_fwhm = fwhm · m / 100 (LA(α, β, 100): equal widths).
+LA_CASA_GAUSS_PER_M = 0.01
+
+
+def la_casa(x, area=1.0, center=0.0, fwhm=1.0, alpha=1.0, beta=1.0, m=100.0):
+    """CasaXPS notation LA(α, β, m): :func:`la` with a Gaussian of FWHM ``fwhm · m / 100``.
+
+    The mapping of m is an assumption (see :data:`LA_CASA_GAUSS_PER_M`); positions and shapes
+    imported from CasaXPS are reproduced only as far as it holds, so areas may differ from
+    CasaXPS's. Prefer :func:`la` with an explicit ``gauss_fwhm`` for new work."""
+    m = _clip(m, 0.0, 499.0)
+    return la(x, area, center, fwhm, alpha, beta, gauss_fwhm=_width(fwhm) * m * LA_CASA_GAUSS_PER_M)
+
+
+def _la_casa_fwhm(fwhm, alpha=1.0, beta=1.0, m=100.0):
+    m = _clip(m, 0.0, 499.0)
+    return _la_fwhm(fwhm, alpha, beta, gauss_fwhm=_width(fwhm) * m * LA_CASA_GAUSS_PER_M)
+
+
+# ---------------------------------------------------------------- unit profiles + derivatives
+# Arrays: x (n,), center/fwhm/shape values (..., L); results (..., L, n). Unit area.
+
+def _broadcast_u(x, center, fwhm):
+    f = np.maximum(np.asarray(fwhm, dtype=float), TINY)[..., None]
+    u = (np.asarray(x, dtype=float) - np.asarray(center, dtype=float)[..., None]) / f
+    return u, f
+
+
+def _pv_profile(x, center, fwhm, eta, *, derivs: bool = False):
+    # in-place arithmetic on (..., L, n) arrays: this is the engine's hot path
+    inv_f = 1.0 / np.maximum(np.asarray(fwhm, dtype=float), TINY)[..., None]
+    u = np.subtract(np.asarray(x, dtype=float), np.asarray(center, dtype=float)[..., None])
+    u *= inv_f
+    e = np.clip(np.asarray(eta, dtype=float), 0.0, 1.0)[..., None]
+    u2 = u * u
+    g = np.exp(u2 * (-4.0 * LN2))
+    g *= inv_f * (1.0 / GAUSS_AREA)
+    u2 *= 4.0
+    u2 += 1.0
+    q = np.reciprocal(u2, out=u2)
+    lor = q * (inv_f * (1.0 / LORENTZ_AREA))
+    p = lor * e
+    p += g * (1.0 - e)
+    if not derivs:
+        return p
+    # ∂p/∂u = −8u·(η·q·L + (1−η)·ln2·G)
+    t = q * lor
+    t *= e
+    t += g * ((1.0 - e) * LN2)
+    t *= u
+    t *= -8.0                      # t = ∂p/∂u
+    d_center = t * (-inv_f)
+    t *= u
+    t += p
+    t *= -inv_f                    # ∂p/∂F = (−u·∂p/∂u − p)/F
+    lor -= g                       # ∂p/∂η = L − G
+    return p, d_center, t, {"eta": lor}
+
+
+def _gl_sum_profile(x, center, fwhm, m, *, derivs: bool = False):
+    u, f = _broadcast_u(x, center, fwhm)
+    m = np.clip(np.asarray(m, dtype=float), 0.0, 1.0)[..., None]
+    u2 = u * u
+    gau = np.exp(-4.0 * LN2 * u2)
+    q = 1.0 / (1.0 + 4.0 * u2)
+    norm = (1.0 - m) * GAUSS_AREA + m * LORENTZ_AREA
+    h = 1.0 / (f * norm)
+    p = h * ((1.0 - m) * gau + m * q)
+    if not derivs:
+        return p
+    dpdu = h * ((1.0 - m) * (-8.0 * LN2 * u * gau) + m * (-8.0 * u * q * q))
+    d_m = h * (q - gau) - p * (LORENTZ_AREA - GAUSS_AREA) / norm
+    return p, -dpdu / f, (-dpdu * u - p) / f, {"m": d_m}
+
+
+_gl_area_factor = np.vectorize(gl_product_area_factor, otypes=[float])
+
+
+def _gl_product_profile(x, center, fwhm, m, *, derivs: bool = False):
+    u, f = _broadcast_u(x, center, fwhm)
+    m_arr = np.clip(np.asarray(m, dtype=float), 0.0, 1.0)
+    mm = m_arr[..., None]
+    k = _gl_area_factor(m_arr)[..., None]
+    u2 = u * u
+    a = 4.0 * LN2 * (1.0 - mm)
+    q = 1.0 / (1.0 + 4.0 * mm * u2)
+    core = np.exp(-a * u2) * q
+    p = core / (f * k)
+    if not derivs:
+        return p
+    dpdu = p * (-2.0 * a * u - 8.0 * mm * u * q)
+    # the area factor's derivative by a central difference of the closed form (a scalar per line)
+    h = 1e-6
+    lo, hi = np.clip(m_arr - h, 0.0, 1.0), np.clip(m_arr + h, 0.0, 1.0)
+    dk = ((_gl_area_factor(hi) - _gl_area_factor(lo)) / np.where(hi > lo, hi - lo, 1.0))[..., None]
+    d_m = p * (4.0 * LN2 * u2 - 4.0 * u2 * q) - p * dk / k
+    return p, -dpdu / f, (-dpdu * u - p) / f, {"m": d_m}
+
+
+def _numeric_profile(shape: "LineShape", x, center, fwhm, shape_values: dict, *,
+                     derivs: bool = False):
+    """Unit profiles of shapes without closed-form derivatives, line by line (each line has its
+    own parameter set; the convolved shapes cache their fine-grid profile per set)."""
+    x = np.asarray(x, dtype=float)
+    center = np.asarray(center, dtype=float)
+    fwhm = np.broadcast_to(np.asarray(fwhm, dtype=float), center.shape)
+    names = list(shape.shape_params)
+    vals = {k: np.broadcast_to(np.asarray(shape_values[k], dtype=float), center.shape)
+            for k in names}
+    p = np.empty(center.shape + (x.size,))
+    if derivs:
+        dc, dfw = np.empty_like(p), np.empty_like(p)
+        dsh = {k: np.empty_like(p) for k in names}
+    for idx in np.ndindex(center.shape):
+        c, w = float(center[idx]), float(fwhm[idx])
+        kw = {k: float(vals[k][idx]) for k in names}
+        p[idx] = shape.func(x, 1.0, c, w, **kw)
+        if not derivs:
+            continue
+        # central differences, steps relative to the line's width (centre, width) or value
+        h = 1e-5 * max(w, 1e-6)
+        dc[idx] = (shape.func(x, 1.0, c + h, w, **kw) - shape.func(x, 1.0, c - h, w, **kw)) / (2 * h)
+        dfw[idx] = (shape.func(x, 1.0, c, w + h, **kw) - shape.func(x, 1.0, c, max(w - h, TINY), **kw)) \
+            / (w + h - max(w - h, TINY))
+        for k in names:
+            _, lo, hi = shape.shape_params[k]
+            v = kw[k]
+            hk = 1e-5 * max(abs(v), 1e-2)
+            up, down = min(v + hk, hi), max(v - hk, lo)
+            if up <= down:
+                dsh[k][idx] = 0.0
+                continue
+            dsh[k][idx] = (shape.func(x, 1.0, c, w, **{**kw, k: up})
+                           - shape.func(x, 1.0, c, w, **{**kw, k: down})) / (up - down)
+    if not derivs:
+        return p
+    return p, dc, dfw, dsh
+
+
 # ---------------------------------------------------------------- registry
 
 @dataclass(frozen=True)
 class LineShape:
-    """One registered line shape: its function, shape parameters (default, min, max) and true FWHM."""
+    """One registered line shape: its function, shape parameters (default, min, max), true FWHM,
+    and (for the fitting engine) unit profiles of many lines with their derivatives."""
     name: str
     func: Callable            # func(x, area, center, fwhm, **shape) -> ndarray; integral == area
     shape_params: dict[str, tuple[float, float, float]]   # name -> (default, min, max)
     description: str
     true_fwhm: Callable       # true_fwhm(fwhm, **shape) -> float: measured FWHM of the shape
+    unit: Callable | None = None   # closed form: unit(x, center, fwhm, *shape, derivs=False)
+
+    @property
+    def analytic(self) -> bool:
+        return self.unit is not None
+
+    def profile(self, x, center, fwhm, shape: dict) -> np.ndarray:
+        """Unit-area profiles (..., L, n) of lines with arrays (..., L) of parameters."""
+        if self.unit is not None:
+            return self.unit(x, center, fwhm, *(shape[k] for k in self.shape_params))
+        return _numeric_profile(self, x, center, fwhm, shape)
+
+    def derivatives(self, x, center, fwhm, shape: dict):
+        """(profile, ∂/∂center, ∂/∂fwhm, {shape parameter: ∂/∂it}), each (..., L, n)."""
+        if self.unit is not None:
+            return self.unit(x, center, fwhm, *(shape[k] for k in self.shape_params), derivs=True)
+        return _numeric_profile(self, x, center, fwhm, shape, derivs=True)
 
 
 LINESHAPES: dict[str, LineShape] = {
     "pseudo_voigt": LineShape(
         "pseudo_voigt", pseudo_voigt, {"eta": (0.2, 0.0, 1.0)},
         "Gaussian + Lorentzian of equal FWHM, mixed by area fraction eta (lmfit); FWHM exact",
-        _pseudo_voigt_fwhm),
+        _pseudo_voigt_fwhm, _pv_profile),
     "gl_product": LineShape(
         "gl_product", gl_product, {"m": (0.3, 0.0, 1.0)},
         "CasaXPS GL(p) Gaussian-Lorentzian product, m = p/100; true FWHM < fwhm for 0<m<1",
-        _gl_product_fwhm),
+        _gl_product_fwhm, _gl_product_profile),
     "gl_sum": LineShape(
         "gl_sum", gl_sum, {"m": (0.3, 0.0, 1.0)},
         "CasaXPS SGL(p) Gaussian-Lorentzian sum mixed by height, m = p/100; FWHM exact",
-        _gl_sum_fwhm),
+        _gl_sum_fwhm, _gl_sum_profile),
     "voigt": LineShape(
         "voigt", voigt, {"lorentz_fwhm": (0.1, 0.0, 5.0)},
         "Voigt: fwhm is the Gaussian FWHM, lorentz_fwhm the Lorentzian FWHM",
@@ -436,6 +604,10 @@ LINESHAPES: dict[str, LineShape] = {
         "CasaXPS-like LA(alpha, beta): Lorentzian^alpha (high BE) / ^beta (low BE) of FWHM fwhm, "
         "convolved with a Gaussian of FWHM gauss_fwhm",
         _la_fwhm),
+    "la_casa": LineShape(
+        "la_casa", la_casa, {"alpha": (1.0, 0.55, 50.0), "beta": (1.0, 0.55, 50.0), "m": (100.0, 0.0, 499.0)},
+        "CasaXPS notation LA(alpha, beta, m): la with gauss_fwhm = fwhm*m/100 (assumed mapping of m)",
+        _la_casa_fwhm),
 }
 
 

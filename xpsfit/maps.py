@@ -1,8 +1,8 @@
 """Fitting XPS maps and long series: ``fit_map`` (xarray + dask) and ``fit_map_to_hdf5`` (streaming).
 
 Every spectrum of a map shares one energy axis and one recipe, so the work goes through the batched
-kernel of :mod:`xpsfit.kernel` (same model as :func:`xpsfit.fit`; recipes the kernel cannot take
-fall back to the plain engine pixel by pixel).
+front-end :mod:`xpsfit.fitting.pixels` of the one engine (the same model, line shapes, links and
+backgrounds as :func:`xpsfit.fit`).
 
 Parallelism: threads are GIL-bound for this many small numpy calls, so the default local scheduler
 is dask's *process* pool (forked workers; measured in ``benchmarks/bench_map.py``). A
@@ -18,7 +18,8 @@ HDF5 map layout (input of :func:`fit_map_to_hdf5`, written by ``xpsfit demo-map`
 Result layout (:func:`fit_map_to_hdf5`, read back by :func:`load_map_result`): one dataset per
 output variable with attribute ``dims`` — ``area``, ``area_stderr``, ``fraction``,
 ``fraction_stderr``, ``position``, ``position_stderr``, ``fwhm`` (..., species); ``success``,
-``redchi``, ``nfev`` (...); coordinates ``species`` and the map's dims; root attributes
+``redchi``, ``nfev``, ``status`` (...: 0 fitted, 1 invalid data, 2 not converged, 3 no
+covariance); coordinates ``species`` and the map's dims; root attributes
 ``recipe_toml``, ``region``, ``xpsfit_version``.
 """
 from __future__ import annotations
@@ -33,11 +34,11 @@ import numpy as np
 import xarray as xr
 
 from .errors import Cancelled, FileFormatError, FitError, XpsfitError
-from .kernel import PER_SPECIES, SCALARS, BatchResult, fit_spectra, unpack_columns
+from .fitting.pixels import PER_SPECIES, SCALARS, BatchResult, fit_spectra, unpack_columns
 from .recipe import Recipe
 from .spectrum import DIM, region_key
 
-Progress = Callable[[int, int, str], "bool | None"]
+from .errors import Progress  # noqa: E402
 
 #: maps with at most this many spectra are fitted in-process (dask start-up costs more)
 SERIAL_LIMIT = 512
@@ -97,6 +98,8 @@ def _dataset(packed: np.ndarray, species: list[str], lead_dims, coords: dict, at
     vars_["success"] = (tuple(lead_dims), cols["success"] > 0.5)
     vars_["redchi"] = (tuple(lead_dims), cols["redchi"])
     vars_["nfev"] = (tuple(lead_dims), cols["nfev"].astype(int))
+    vars_["status"] = (tuple(lead_dims), cols["status"].astype(int),
+                       {"meaning": "0 fitted, 1 invalid data, 2 not converged, 3 no covariance"})
     return xr.Dataset(vars_, coords={**coords, "species": list(species)}, attrs=attrs)
 
 
@@ -357,7 +360,7 @@ def _create_outputs(h5, src: _MapSource, species, recipe, attrs, version) -> dic
         d.attrs["dims"] = [*src.lead, "species"]
         dsets[k] = d
     for k in SCALARS:
-        dtype = "bool" if k == "success" else ("i8" if k == "nfev" else "f8")
+        dtype = "bool" if k == "success" else ("i8" if k in ("nfev", "status") else "f8")
         d = h5.create_dataset(k, shape=shape, dtype=dtype, chunks=(rows,) + shape[1:])
         d.attrs["dims"] = list(src.lead)
         dsets[k] = d

@@ -12,7 +12,8 @@ Decision rule (xps_domain.md §6.4): species ``i`` is *present* in spectrum ``j`
 Otherwise it is *not detected* and gets an upper limit on its fraction,
 ``max(fraction, 0) + 3σ(fraction)``.
 
-Nested problem in joint mode: a LOCAL refit of spectrum ``j`` with the shared parameters
+Both problems are the engine's structure of the spectrum with one area masked
+(:meth:`xpsfit.engine.structure.Structure.with_fixed`). Nested problem in joint mode: a LOCAL refit of spectrum ``j`` with the shared parameters
 (positions, widths, shape …) held at their joint values; the spectrum's own parameters (areas,
 rigid shift, background parameters, unshared quantities) are refitted, both with the component
 (χ²₁) and without it (χ²₀). Why local rather than a refit of the whole joint problem: the shared
@@ -30,19 +31,20 @@ the end, the onset falls back to its first detection and the sentence says so.
 """
 from __future__ import annotations
 
-import copy
 import math
 import re
 from collections.abc import Callable
 
-import lmfit
 import numpy as np
 from scipy import stats as sstats
 
+from .engine.data import prepare_spectra
+from .engine.rules import SIGNIFICANCE as SIGMA_RULE
+from .engine.solvers import solve_trf
+from .engine.structure import compile_problem
 from .result import Onset, PresenceTest, SeriesResult
 
 ALPHA = 0.05
-SIGMA_RULE = 3.0
 
 
 def f_test(chi0: float, chi1: float, ndata: int, p1: int, dp: int = 1) -> tuple[float, float]:
@@ -55,64 +57,55 @@ def f_test(chi0: float, chi1: float, ndata: int, p1: int, dp: int = 1) -> tuple[
     return float(F), float(sstats.f.sf(F, dp, dof))
 
 
-def _local_params(state, j: int) -> lmfit.Parameters:
-    """Single-model Parameters of spectrum j for the nested problem (see module docstring)."""
-    single = state.singles[j]
-    problem = state.problem
-    if problem is None:                   # independent / propagate: the spectrum's own fit
-        return copy.deepcopy(single)
-    ns = state.values
-    out = lmfit.Parameters()
-    shift = problem.use_shift
-    if shift:
-        lo, hi = problem.recipe.series.shift_bounds
-        s = ns[problem.shift_name(j)]
-        out.add("xpsfit_shift", value=s, min=min(lo, s), max=max(hi, s), vary=j > 0)
-    for n, p in single.items():
-        joint = problem.name(n, j)
-        if n in problem.shared:
-            if shift and n in problem.position_names:
-                out.add(n, expr=f"{ns[joint]!r} + xpsfit_shift")
-            else:
-                out.add(n, value=p.value, vary=False)
-        elif p.expr:
-            out.add(n, expr=p.expr)
-        else:
-            out.add(n, value=p.value, min=p.min, max=p.max, vary=p.vary)
-    out.update_constraints()
-    return out
+def _local_problem(state, j: int):
+    """(structure, data, θ at the fit) of spectrum j's nested-test problem (module docstring)."""
+    if state.joint is None:                   # independent / propagate: the spectrum's own fit
+        s = state.singles[j]
+        return s.st, s.data, s.theta
+    joint = state.joint
+    st_j = joint.st
+    recipe = st_j.recipe
+    local = compile_problem(recipe, 1, series=True, free_first_shift=st_j.use_shift)
+    held = {}
+    for name in st_j.shared:
+        p = st_j.param(name)
+        if p.kind == "free":
+            held[name] = float(joint.P[st_j.index[name]])
+    if j == 0 and st_j.use_shift:
+        held["s0_shift"] = 0.0        # the first spectrum defines the series' energy frame
+    local = local.with_fixed(held)
+    data = prepare_spectra(local, [state.spectra[j]])
+    theta = np.array(data.theta0[0], dtype=float)
+    for k, name in enumerate(local.var_names):
+        joint_name = name if name in st_j.shared else f"s{j}_" + name.split("_", 1)[1]
+        if joint_name in st_j.index:
+            theta[k] = joint.P[st_j.index[joint_name]]
+    return local, data, np.clip(theta, local.lo, local.hi)
 
 
-def _without(base: lmfit.Parameters, info, area_name: str) -> lmfit.Parameters:
+def _without(st, species: str, area_name: str):
     """The nested model: the component's area fixed at 0, and its own position, width and shape
     parameters frozen too unless a link refers to them. With zero area they have no effect on
     the residual; left free, their zero Jacobian columns made the trust-region solver run to its
     evaluation limit (1300 evaluations, ~0.7 s per nested fit on the example S 2p spectra in
     independent mode) without changing χ²₀."""
-    reduced = copy.deepcopy(base)
-    reduced[area_name].set(value=0.0, vary=False)
-    exprs = " ".join(p.expr for p in reduced.values() if p.expr)
-    for q, pname in info.names.items():
-        if q == "area" or pname not in reduced:
-            continue
-        p = reduced[pname]
-        if p.vary and not p.expr and not re.search(rf"\b{re.escape(pname)}\b", exprs):
-            p.set(vary=False)
-    return reduced
+    referenced = set()
+    for p in st.params:
+        if p.expr:
+            referenced |= set(re.findall(r"\b[A-Za-z_]\w*\b", p.expr))
+    fixed = {area_name: 0.0}
+    for p in st.params:
+        if p.species == species and p.kind == "free" and p.name != area_name \
+                and p.name not in referenced and p.quantity != "area":
+            fixed[p.name] = p.value
+    return st.with_fixed(fixed)
 
 
-def _chi2(model, params) -> float:
-    r = model.residual(params)[:model.x.size]
-    return float(r @ r)
-
-
-def _solve_local(model, params):
-    from .fit import solve
-    m = copy.copy(model)                  # prepare() caches index maps on the model
-    m.prepare(params)
-    sol = solve(m, params)
-    nfree = len(m.var_names)
-    return _chi2(m, sol.params), nfree
+def _chi2_solve(st, data, theta) -> tuple[float, int]:
+    sol = solve_trf(st, data, theta)
+    n = data.n_points
+    r = sol.residual[:n]
+    return float(r @ r), st.n_vars
 
 
 def presence_tests(result: SeriesResult, state, *, alpha: float = ALPHA,
@@ -121,16 +114,18 @@ def presence_tests(result: SeriesResult, state, *, alpha: float = ALPHA,
     tests: list[PresenceTest] = []
     n = len(result.results)
     for j, fr in enumerate(result.results):
-        model = state.models[j]
-        base = _local_params(state, j)
-        chi1, p1 = _solve_local(model, base)
-        ndata = model.x.size
-        for c, info in zip(fr.components, model.components):
-            name = info.names["area"]
+        st, data, theta = _local_problem(state, j)
+        chi1, p1 = _chi2_solve(st, data, theta)
+        ndata = data.n_points
+        col = {name: k for k, name in enumerate(st.var_names)}
+        for c, comp in zip(fr.components, st.components):
+            area = next(p for p in st.params if p.species == comp.species
+                        and p.quantity == "area")
             F = pval = math.nan
-            if name in base and not base[name].expr and base[name].vary:
-                reduced = _without(base, info, name)
-                chi0, p0 = _solve_local(model, reduced)
+            if area.kind == "free":
+                reduced = _without(st, comp.species, area.name)
+                t0 = np.array([theta[col[name]] for name in reduced.var_names])
+                chi0, p0 = _chi2_solve(reduced, data, t0)
                 # Δp counts every parameter the nested fit loses: the area alone in joint mode
                 # (position/width are shared and held), area + position + width otherwise
                 F, pval = f_test(chi0, min(chi1, chi0), ndata, p1, dp=max(p1 - p0, 1))

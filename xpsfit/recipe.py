@@ -29,13 +29,13 @@ from typing import Any
 
 import tomli_w
 
+from .backgrounds import BACKGROUNDS
 from .errors import FitError, LibraryError, RecipeError
 from .library import (Checker, Library, RegionDef, lineshape_names, load_library, parse_toml,
                       read_text)
 from .links import parse_expression, parse_link, valid_quantities
 from .spectrum import DIM, region_key
 
-BACKGROUNDS = ("shirley", "shirley_active", "tougaard", "linear", "none")
 SERIES_SHARED = ("position", "fwhm", "shape", "splitting", "ratio")
 SERIES_SHIFTS = ("per_spectrum", "none")
 
@@ -46,7 +46,8 @@ _FALLBACK_SHAPE_PARAMS = {"pseudo_voigt": ("eta",), "gl_product": ("m",), "gl_su
 
 _TOP_KEYS = ("region", "library", "lineshape", "shape", "shape_vary", "range", "background",
              "components", "links", "priors", "charge_reference", "series", "description")
-_BACKGROUND_KEYS = ("type", "endpoints", "tol", "max_iter", "tougaard_B", "tougaard_C")
+_BACKGROUND_KEYS = ("type", "endpoints", "tol", "max_iter", "tougaard_B", "tougaard_C",
+                    "tougaard_fit_B")
 _COMPONENT_KEYS = ("species", "label", "position", "window", "fwhm", "fwhm_start", "lineshape",
                    "shape", "area", "splitting", "splitting_sigma", "ratio", "ratio_sigma")
 _PRIOR_KEYS = ("target", "value", "sigma")
@@ -73,6 +74,8 @@ class BackgroundSpec:
     max_iter: int = 100
     tougaard_B: float = 2866.0
     tougaard_C: float = 1643.0
+    tougaard_fit_B: bool = True   # rescale B so the background meets the high-BE end; False:
+                                  # use tougaard_B as given
 
 
 @dataclass
@@ -111,7 +114,9 @@ class ChargeReference:
 
 @dataclass
 class SeriesSpec:
-    shared: list[str] = field(default_factory=lambda: ["position", "fwhm", "shape"])
+    # a shared quantity is fitted once for the series; "shape" joins by default only when the
+    # recipe fits shape parameters (shape_vary), since a fixed quantity cannot be shared
+    shared: list[str] = field(default_factory=lambda: ["position", "fwhm"])
     shift: str = "per_spectrum"   # per_spectrum | none
     shift_bounds: tuple[float, float] = (-1.0, 1.0)
 
@@ -250,6 +255,8 @@ def recipe_from_dict(data: dict, *, source: str = "", _text: str = "") -> Recipe
     if "charge_reference" in data:
         recipe.charge_reference = _charge_reference(check, data["charge_reference"], library)
     recipe.series = _series(check, data.get("series", {}))
+    if recipe.shape_vary and "shared" not in (data.get("series") or {}):
+        recipe.series.shared.append("shape")
     return recipe
 
 
@@ -311,6 +318,8 @@ def _background(check: Checker, raw: Any) -> BackgroundSpec:
     for k in ("tougaard_B", "tougaard_C"):
         if k in raw:
             setattr(bg, k, check.number(raw[k], parts + (k,), positive=True))
+    if "tougaard_fit_B" in raw:
+        bg.tougaard_fit_B = check.boolean(raw["tougaard_fit_B"], parts + ("tougaard_fit_B",))
     return bg
 
 
@@ -482,7 +491,7 @@ def recipe_to_dict(recipe: Recipe) -> dict:
     bg = recipe.background
     out["background"] = {"type": bg.type, "endpoints": bg.endpoints, "tol": bg.tol,
                          "max_iter": bg.max_iter, "tougaard_B": bg.tougaard_B,
-                         "tougaard_C": bg.tougaard_C}
+                         "tougaard_C": bg.tougaard_C, "tougaard_fit_B": bg.tougaard_fit_B}
     try:
         region = recipe.library.region(recipe.region)
     except LibraryError:
@@ -580,8 +589,9 @@ def check_region(recipe: Recipe, spectrum):
 
 
 def check_range(recipe: Recipe, spectrum, *, min_points: int = 5) -> tuple[float, float]:
-    """The fit window (lo, hi): the recipe range, which must lie inside the data (half a step
-    of tolerance at each end), or the whole data. :class:`FitError` otherwise."""
+    """The fit window (lo, hi): the recipe range clipped to the data (the fit reports a clipped
+    range as a warning naming the range used), or the whole data. :class:`FitError` when the
+    range and the data do not overlap or too few points remain."""
     be = spectrum[DIM].values
     if be.size < 2:
         raise FitError("spectrum has fewer than 2 points", **_spectrum_where(spectrum))
@@ -590,13 +600,16 @@ def check_range(recipe: Recipe, spectrum, *, min_points: int = 5) -> tuple[float
         lo, hi = dmin, dmax
     else:
         lo, hi = recipe.range
-        tol = 0.5 * float(abs(be[1] - be[0]))
-        if lo < dmin - tol or hi > dmax + tol:
-            raise FitError(f"recipe range ({lo:g}, {hi:g}) is not inside the data "
-                           f"({dmin:g}, {dmax:g}) eV; change 'range' in "
-                           f"{recipe.source or 'the recipe'}", **_spectrum_where(spectrum))
+        if hi < dmin or lo > dmax:
+            raise FitError(f"recipe range ({lo:g}, {hi:g}) eV holds no data (the spectrum covers "
+                           f"{dmin:g}–{dmax:g} eV); change 'range' in "
+                           f"{recipe.source or 'the recipe'}", key="range",
+                           **_spectrum_where(spectrum))
+        tol = 0.5 * float(abs(be[1] - be[0]))       # half a step: the grid's own rounding
+        lo = lo if lo >= dmin - tol else dmin
+        hi = hi if hi <= dmax + tol else dmax
     n = int(((be >= lo - 1e-9) & (be <= hi + 1e-9)).sum())
     if n < min_points:
         raise FitError(f"only {n} data points in the fit range ({lo:g}, {hi:g}) eV; need at "
-                       f"least {min_points}", **_spectrum_where(spectrum))
+                       f"least {min_points}", key="range", **_spectrum_where(spectrum))
     return lo, hi

@@ -13,6 +13,34 @@ import xarray as xr
 from .recipe import Recipe
 
 
+class Notice(str):
+    """A warning or flag of a fit: the readable text (it IS the string, so it prints, joins and
+    compares as one) plus what a program needs without parsing it: ``code`` (e.g. "at_bound",
+    "zero_area", "correlated", "not_converged"), and the ``species`` / ``parameter`` it is about."""
+
+    def __new__(cls, text: str, code: str = "", species: str | None = None,
+                parameter: str | None = None):
+        self = super().__new__(cls, text)
+        self.code = str(code)
+        self.species = species
+        self.parameter = parameter
+        return self
+
+    @property
+    def text(self) -> str:
+        return str.__str__(self)
+
+    def __reduce__(self):
+        return (Notice, (self.text, self.code, self.species, self.parameter))
+
+
+#: codes of :class:`Notice` (stable: tables, HDF5 and the GUI key off them)
+NOTICE_CODES = ("at_bound", "zero_area", "no_uncertainty", "covariance_singular", "correlated",
+                "not_converged", "model_not_finite", "undetermined", "fraction_below_sigma",
+                "prior_pull", "background_not_converged", "undetermined_parameters",
+                "charge_reference", "monte_carlo", "range_clipped", "other")
+
+
 @dataclass
 class ParameterRecord:
     name: str                     # lmfit name, e.g. "PS4_position"
@@ -46,6 +74,7 @@ class ComponentResult:
     splitting: float = math.nan
     ratio: float = math.nan
     present: bool | None = None   # filled by presence tests (series)
+    parameters: dict[str, str] = field(default_factory=dict)  # quantity -> parameter name
 
 
 @dataclass
@@ -74,8 +103,8 @@ class FitResult:
     curves: xr.Dataset            # dim binding_energy (fit range): data, envelope, background,
                                   # residual, sigma; components(species, binding_energy)
     statistics: FitStatistics
-    warnings: list[str] = field(default_factory=list)   # at bound, |r| > 0.9, ...
-    flags: list[str] = field(default_factory=list)      # reasons a result is not trustworthy
+    warnings: list[Notice] = field(default_factory=list)   # at bound, strong correlation, ...
+    flags: list[Notice] = field(default_factory=list)      # reasons a result is not trustworthy
     monte_carlo: int = 0
     label: str = ""
     charge_shift: float = 0.0     # eV added to the spectrum's BE axis (attrs["charge_shift"])
@@ -258,7 +287,7 @@ class SeriesResult:
     statistics: FitStatistics | None = None
     presence: list[PresenceTest] = field(default_factory=list)
     onsets: list[Onset] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[Notice] = field(default_factory=list)
 
     # ---- views (added for series analysis; computed on demand, plain data) ---------------
     def table_rows(self) -> list[dict]:

@@ -102,7 +102,7 @@ def collect_spectra(files, recipe, select: str | None) -> list:
 def apply_charge_reference(spectra: list, files, recipe_path: str) -> list:
     """Shift the spectra by their acquisition's reference line (fitted in the same files with
     the reference recipe); prints one line per acquisition."""
-    from ..charge import acquisition_shifts, reference_recipe, shift_acquisitions
+    from ..fitting.charge import acquisition_shifts, reference_recipe, shift_acquisitions
     from ..errors import RecipeError
     from ..recipe import load_recipe
     ref_recipe = load_recipe(recipe_path)
@@ -120,7 +120,7 @@ def apply_charge_reference(spectra: list, files, recipe_path: str) -> list:
 
 
 def fit_all(spectra, recipe, args) -> list:
-    from ..fit import fit
+    from ..fitting.single import fit
     results = []
     for s in spectra:
         r = fit(s, recipe, monte_carlo=args.monte_carlo, seed=args.seed)

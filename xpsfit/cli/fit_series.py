@@ -132,7 +132,7 @@ def _suffixed(path, name: str):
 
 
 def _fit_one(spectra, recipe, args):
-    from ..series import fit_series
+    from ..fitting.series import fit_series
     from .fit import summary_line
     labels = [t.strip() for t in args.labels.split(",")] if args.labels else None
     order = args.order if args.order else args.order_by

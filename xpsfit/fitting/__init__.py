@@ -1,0 +1,1 @@
+"""Front-ends over the one engine: single fits, joint series, presence tests, charge, maps, batch."""
