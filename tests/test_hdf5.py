@@ -17,8 +17,8 @@ import xarray as xr
 import xpsfit
 from xpsfit.errors import ExportError
 from xpsfit.export import hdf5
-from xpsfit.result import (ComponentResult, FitResult, FitStatistics, Onset, ParameterRecord,
-                           PresenceTest, SeriesResult)
+from xpsfit.result import (ComponentResult, FitResult, FitStatistics, Notice, Onset,
+                           ParameterRecord, PresenceTest, SeriesResult)
 
 from realdata import EXAMPLES
 
@@ -31,6 +31,8 @@ KB = EXAMPLES / "kb_series.vms"
 def _same_value(a, b, where: str) -> None:
     """Strict equality with NaN == NaN and types kept (True must not come back as 1)."""
     assert type(a) is type(b), f"{where}: type {type(a).__name__} != {type(b).__name__}"
+    if isinstance(a, str) and getattr(a, "__dict__", None):   # Notice: text + attributes
+        assert vars(a) == vars(b), f"{where}: {vars(a)} != {vars(b)}"
     if isinstance(a, float):
         assert (math.isnan(a) and math.isnan(b)) or a == b, f"{where}: {a!r} != {b!r}"
     else:
@@ -136,8 +138,11 @@ def synthetic_fit(recipe, spectrum, seed: int = 0) -> FitResult:
     stats = FitStatistics(120.5, 1.01, -50.0, -30.0, n, 7, 55, False, "max nfev reached",
                           abbe=math.nan, prior_chisqr=0.25)
     return FitResult(spec, recipe, params, rng.random((2, 2)), ["PS4_position", "PS4_fwhm"],
-                     comps, curves, stats, warnings=["PS4_fwhm at upper bound", "|r| > 0.9"],
-                     flags=["did not converge"], monte_carlo=25, label=f"spectrum {seed}")
+                     comps, curves, stats,
+                     warnings=[Notice("PS4_fwhm at upper bound", "at_bound", "PS4", "PS4_fwhm"),
+                               Notice("|r| > 0.9", "correlated")],
+                     flags=[Notice("did not converge", "not_converged")], monte_carlo=25,
+                     label=f"spectrum {seed}")
 
 
 def synthetic_series(recipe, spectra) -> SeriesResult:
@@ -154,7 +159,8 @@ def synthetic_series(recipe, spectra) -> SeriesResult:
                         parameters=params, covariance=np.eye(4) * 0.5,
                         covariance_names=list(params),
                         statistics=FitStatistics(10.0, 1.1, 1.0, 2.0, 400, 20, 99, True, "ok"),
-                        presence=presence, onsets=onsets, warnings=["shift at bound"])
+                        presence=presence, onsets=onsets,
+                        warnings=[Notice("shift at bound", "at_bound", parameter="shift")])
 
 
 # ---------------------------------------------------------------------------------- round trips
@@ -184,6 +190,10 @@ def test_synthetic_fit_round_trip_keeps_nan_none_inf_and_types(tmp_path, recipe,
     assert back.spectrum.attrs["custom_flag"] is False
     assert back.curves.attrs["none"] is None
     assert back.curves["species"].dtype == r.curves["species"].dtype
+    w = back.warnings[0]
+    assert isinstance(w, Notice) and (w.text, w.code, w.species, w.parameter) == \
+        ("PS4_fwhm at upper bound", "at_bound", "PS4", "PS4_fwhm")
+    assert back.flags[0].code == "not_converged" and back.warnings[1].species is None
 
 
 def test_series_round_trip(tmp_path, recipe, spectra):

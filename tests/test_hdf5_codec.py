@@ -67,6 +67,11 @@ def _non_default(hint, current, recipe, spectra):
         return 0.049 if current != 0.049 else 0.051
     if hint is str:
         return "non-default ü"
+    if isinstance(hint, type) and issubclass(hint, str):   # Notice: text + attributes
+        value = hint("non-default ü")
+        for k in vars(value):
+            setattr(value, k, f"non-default {k}")
+        return value
     if origin is list:
         (item,) = typing.get_args(hint)
         return [_non_default(item, None, recipe, spectra)]

@@ -128,7 +128,38 @@ def _element(hint, index: int = 0):
 
 # --------------------------------------------------------------------------- JSON by hint
 
+def is_rich_str(value) -> bool:
+    """A str subclass carrying attributes (``xpsfit.result.Notice``: the text plus code,
+    species, parameter); stored as ``{"text": ..., <attribute>: ...}``."""
+    return isinstance(value, str) and type(value) is not str and bool(getattr(value, "__dict__",
+                                                                              None))
+
+
+def _is_str_class(hint) -> bool:
+    return isinstance(hint, type) and issubclass(hint, str) and hint is not str
+
+
+def build_str(cls, obj, where: str = ""):
+    """``cls(text, **attributes)``: a rich str subclass is rebuilt through its constructor,
+    whose keyword arguments are its attributes (as for Notice)."""
+    if isinstance(obj, str):
+        return cls(obj)
+    if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
+        raise ValueError(f"{where}: a {cls.__name__} must be text or {{'text': ...}}")
+    rest = {k: v for k, v in obj.items() if k != "text"}
+    try:
+        value = cls(obj["text"], **rest)
+    except TypeError as exc:
+        raise ValueError(f"{where}: {exc}") from exc
+    if any(getattr(value, k, None) != v for k, v in rest.items()):
+        raise ValueError(f"{where}: {cls.__name__} does not keep its attributes")
+    return value
+
+
 def to_jsonable(value):
+    if is_rich_str(value):
+        return {"text": str.__str__(value),
+                **{k: to_jsonable(v) for k, v in vars(value).items()}}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, dict):
@@ -146,6 +177,8 @@ def from_jsonable(hint, obj, where: str = ""):
     """Rebuild dataclasses (and tuples) inside a JSON value by the type hint."""
     if obj is None or hint is typing.Any:
         return obj
+    if _is_str_class(hint):
+        return build_str(hint, obj, where)
     if _is_union(hint):
         for arg in _args(hint):
             if _is_dataclass_type(arg) and isinstance(obj, dict):
@@ -229,8 +262,8 @@ def _scalar_attr(value):
         return np.int64(value) if -2**63 <= int(value) < 2**63 else None
     if isinstance(value, (float, np.floating)):
         return np.float64(value)
-    if isinstance(value, str) and len(value) <= ATTR_TEXT_MAX:
-        return value
+    if isinstance(value, str) and not is_rich_str(value) and len(value) <= ATTR_TEXT_MAX:
+        return str.__str__(value)
     return None
 
 
@@ -269,7 +302,7 @@ def _column_kind(values: list) -> str:
            and not isinstance(v, (bool, np.bool_)) for v in present) \
             and not any(isinstance(v, (int, np.integer)) for v in present):
         return "float"
-    if all(isinstance(v, str) for v in present):
+    if all(isinstance(v, str) and not is_rich_str(v) for v in present):
         return "str"
     return "json"
 
@@ -524,7 +557,8 @@ class Encoder:
                 t.attrs["keys"] = json.dumps([str(k) for k in value])
                 return "keyed_table"
         if isinstance(value, list) and typing.get_origin(inner) is list \
-                and _element(inner) is str and all(isinstance(v, str) for v in value):
+                and _element(inner) is str and all(isinstance(v, str) and not is_rich_str(v)
+                                                   for v in value):
             strings(g, name, value).attrs["xpsfit_kind"] = "strings"
             return "strings"
         scalar = _scalar_attr(value)
@@ -569,7 +603,7 @@ def _record_class(values: list, hinted):
 _HINT_OF_KIND = {
     "array": lambda h: h is np.ndarray or h is typing.Any,
     "strings": lambda h: h is typing.Any or typing.get_origin(h) in (list, Sequence)
-    and _element(h) in (str, typing.Any),
+    and (_element(h) in (str, typing.Any) or _is_str_class(_element(h))),
     "recipe": lambda h: _is_recipe(h) or h is typing.Any,
     "xarray.DataArray": lambda h: h is xr.DataArray or h is typing.Any,
     "xarray.Dataset": lambda h: h is xr.Dataset or h is typing.Any,
@@ -670,7 +704,9 @@ class Decoder:
         if kind == "array":
             return guard.numbers(obj, kinds="fiubc")
         if kind == "strings":
-            return [str(s) for s in guard.strings(obj)]
+            cls = _element(inner)
+            make = cls if _is_str_class(cls) else str
+            return [make(str(s)) for s in guard.strings(obj)]
         if kind == "recipe":
             text = guard.text(obj)
             source = guard.text_attr(obj, "recipe_source", "")
