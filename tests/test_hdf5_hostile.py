@@ -151,7 +151,12 @@ def label_array(f):
     f[FIT].attrs["label"] = np.arange(3)
 
 
+def spectrum_none(f):
+    f[FIT].attrs["xpsfit_none"] = '["spectrum"]'
+
+
 FIT_CASES = {
+    "spectrum_none": (spectrum_none, FIT, "field 'spectrum'"),
     "version_abc": (version_abc, "/", "xpsfit_format_version 'abc' is not an integer"),
     "version_list": (version_list, "/", "is not an integer"),
     "version_nan": (version_nan, "/", "is not an integer"),

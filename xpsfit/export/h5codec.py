@@ -633,6 +633,9 @@ class Decoder:
         for f in dataclasses.fields(cls):
             where = f"{g.name}/{f.name}"
             if f.name in nones:
+                if not fits_hint(hints[f.name], None):
+                    raise guard.fail(f"field {f.name!r} ({hints[f.name]}) marked None",
+                                     key=g.name)
                 values[f.name] = None
             elif f.name in g.attrs:
                 raw = guard.attr(g, f.name)
