@@ -34,7 +34,7 @@ import numpy as np
 import xarray as xr
 
 from ..errors import ExportError
-from .h5guard import MAX_DEPTH, MAX_ROWS, Guard, plain
+from .h5guard import MAX_DEPTH, MAX_ROWS, Guard
 
 #: datasets with more values than this are gzip-compressed (small ones would only grow)
 COMPRESS_ABOVE = 256

@@ -30,7 +30,6 @@ from typing import Any
 
 import h5py
 import numpy as np
-import xarray as xr
 
 from ..atomic import atomic_path
 from ..errors import ExportError, XpsfitError
