@@ -146,10 +146,10 @@ def _instrument(entry: h5py.Group, attrs: dict) -> list[str]:
 
 
 def _counts_unit(fr: FitResult) -> str:
-    unit = _text(fr.spectrum.attrs.get("counts_unit"))
-    # pint must parse it; anything exotic is reported as plain counts
-    return unit if re.fullmatch(r"counts(/s)?|counts per second", unit or "") \
-        else DEFAULT_COUNTS_UNIT
+    """The spectrum's counts_unit as a unit NeXus tools parse; intensities in arbitrary units
+    are dimensionless numbers."""
+    unit = _text(fr.spectrum.attrs.get("counts_unit")) or DEFAULT_COUNTS_UNIT
+    return unit if unit in ("counts", "counts/s") else "dimensionless"
 
 
 def _data(entry: h5py.Group, name: str, fr: FitResult, rec: h5py.Group) -> None:
