@@ -8,6 +8,7 @@ to stop, so the stop always lands in a running fit, whatever the machine's load.
 """
 from __future__ import annotations
 
+import os
 import threading
 import time
 from pathlib import Path
@@ -80,8 +81,17 @@ def _corrupt_files(folder: Path, good: Path) -> list[Path]:
     foreign = folder / "foreign.h5"                     # a valid HDF5 file, not xpsfit's
     with h5py.File(foreign, "w") as f:
         f["x"] = np.arange(3)
+    hostile = folder / "hostile.h5"                     # xpsfit's format, entry links out
+    with h5py.File(hostile, "w") as f:
+        f.attrs["xpsfit_format"] = "xpsfit-results"
+        f.attrs["xpsfit_format_version"] = 2
+        e = f.create_group("entry")
+        e.attrs["NX_class"] = "NXentry"
+        e.attrs["xpsfit_index"] = 0
+        os.mkfifo(folder / "pipe")                      # following the link would hang
+        e["xpsfit"] = h5py.ExternalLink(str(folder / "pipe"), "/entry")
     (folder / "a_folder.vms").mkdir()
-    return paths + [foreign, folder / "a_folder.vms", folder / "missing.vms"]
+    return paths + [foreign, hostile, folder / "a_folder.vms", folder / "missing.vms"]
 
 
 def test_corrupt_files_report_one_line_each_and_lose_nothing(fitted, cnf_series, tmp_path):
