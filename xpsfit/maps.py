@@ -292,11 +292,10 @@ def fit_map_to_hdf5(source, recipe, out, *, chunk: int = 2048, client=None,
     """
     import time
 
-    import h5py
-
     from . import __version__
-    from .atomic import atomic_path
+    from .atomic import atomic_h5, check_target
     recipe = _recipe(recipe)
+    check_target(out, what="map result")   # before the fit, not after it
     src = _MapSource(source)
     t0 = time.perf_counter()
     try:
@@ -311,32 +310,31 @@ def fit_map_to_hdf5(source, recipe, out, *, chunk: int = 2048, client=None,
         runner = _Runner(client, scheduler, jobs)
         failed = 0
         try:
-            with atomic_path(out) as tmp:
-                with h5py.File(tmp, "w") as h5:
-                    dsets = _create_outputs(h5, src, species, recipe, attrs, __version__)
-                    pending: deque = deque()
-                    done = 0
-                    _tick(progress, 0, len(blocks), "fitting map")
+            with atomic_h5(out, what="map result") as h5:
+                dsets = _create_outputs(h5, src, species, recipe, attrs, __version__)
+                pending: deque = deque()
+                done = 0
+                _tick(progress, 0, len(blocks), "fitting map")
 
-                    def collect():
-                        nonlocal done, failed
-                        (a, b), fut = pending.popleft()
-                        packed = runner.result(fut)
-                        cols = unpack_columns(packed.reshape((b - a,) + src.shape[1:] + (-1,)),
-                                              len(species))
-                        for k, ds in dsets.items():
-                            ds[a:b] = cols[k] > 0.5 if k == "success" else cols[k]
-                        failed += int(np.sum(cols["success"] <= 0.5))
-                        done += 1
-                        _tick(progress, done, len(blocks), f"{done * rows_per * per_row} spectra")
+                def collect():
+                    nonlocal done, failed
+                    (a, b), fut = pending.popleft()
+                    packed = runner.result(fut)
+                    cols = unpack_columns(packed.reshape((b - a,) + src.shape[1:] + (-1,)),
+                                          len(species))
+                    for k, ds in dsets.items():
+                        ds[a:b] = cols[k] > 0.5 if k == "success" else cols[k]
+                    failed += int(np.sum(cols["success"] <= 0.5))
+                    done += 1
+                    _tick(progress, done, len(blocks), f"{done * rows_per * per_row} spectra")
 
-                    for a, b in blocks:
-                        pending.append(((a, b), runner.submit(src.rows(a, b), recipe, src.x,
-                                                              attrs)))
-                        if len(pending) >= runner.window:
-                            collect()
-                    while pending:
+                for a, b in blocks:
+                    pending.append(((a, b), runner.submit(src.rows(a, b), recipe, src.x,
+                                                          attrs)))
+                    if len(pending) >= runner.window:
                         collect()
+                while pending:
+                    collect()
         finally:
             runner.close()
     finally:

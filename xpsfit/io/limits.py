@@ -35,11 +35,18 @@ MAX_EXCITATION_EV = 20_000.0
 #: low end leaves room for valence-band scans that run past the Fermi level
 MIN_BINDING_EV = -50.0
 MAX_BINDING_EV = MAX_EXCITATION_EV
+#: peak widths a recipe or library may give (eV): narrower than any instrument resolves, or so
+#: wide that a peak is a background; 1e-300 used to reach lmfit as "min == max"
+MIN_FWHM_EV = 1e-3
+MAX_FWHM_EV = 50.0
+#: background settings: points averaged at each end, and iterations
+MAX_ENDPOINTS = 1000
+MAX_BACKGROUND_ITER = 100_000
 #: a binding energy may exceed hν by this much (eV) before the kinetic energy counts as
 #: negative: the analyser work function and calibration offsets
 KE_SLACK_EV = 50.0
 
-_KINDS = {stat.S_IFIFO: "a FIFO (named pipe)", stat.S_IFCHR: "a character device",
+_KINDS = {stat.S_IFIFO: "a FIFO", stat.S_IFCHR: "a character device",
           stat.S_IFBLK: "a block device", stat.S_IFSOCK: "a socket", stat.S_IFDIR: "a folder"}
 
 
@@ -50,7 +57,8 @@ def special_kind(mode: int) -> str:
 
 @contextlib.contextmanager
 def open_regular(path: str | os.PathLike, *, error: type[XpsfitError] = FileFormatError,
-                 limit: int = MAX_FILE_BYTES) -> Iterator[IO[bytes]]:
+                 limit: int = MAX_FILE_BYTES, missing: str = "no such file"
+                 ) -> Iterator[IO[bytes]]:
     """Open ``path`` for reading only if it is a regular file no larger than ``limit``.
 
     ``O_NONBLOCK`` makes opening a FIFO return at once instead of waiting for a writer, and the
@@ -62,7 +70,7 @@ def open_regular(path: str | os.PathLike, *, error: type[XpsfitError] = FileForm
     try:
         fd = os.open(name, flags)
     except FileNotFoundError:
-        raise error("no such file", path=name) from None
+        raise error(missing, path=name) from None
     except IsADirectoryError:
         raise error("is a folder, not a file", path=name) from None
     except OSError as exc:
@@ -76,7 +84,7 @@ def open_regular(path: str | os.PathLike, *, error: type[XpsfitError] = FileForm
         if not stat.S_ISREG(info.st_mode):
             kind = special_kind(info.st_mode)
             raise error("is a folder, not a file" if kind == "a folder" else
-                        f"not a regular file ({kind}); only regular files are read", path=name)
+                        f"is {kind}, not a regular file (only regular files are read)", path=name)
         if info.st_size > limit:
             raise error(f"file is {info.st_size / 2**20:.1f} MiB, over the {_size(limit)} "
                         f"limit for input files", path=name)
@@ -91,12 +99,17 @@ def open_regular(path: str | os.PathLike, *, error: type[XpsfitError] = FileForm
 
 
 def read_bytes(path: str | os.PathLike, *, error: type[XpsfitError] = FileFormatError,
-               limit: int = MAX_FILE_BYTES) -> bytes:
+               limit: int = MAX_FILE_BYTES, missing: str = "no such file") -> bytes:
     """The whole content of a regular file, refusing special files and files over ``limit``
     (also one that grows past the limit while it is read)."""
-    with open_regular(path, error=error, limit=limit) as fh:
+    with open_regular(path, error=error, limit=limit, missing=missing) as fh:
         try:
-            data = fh.read(limit + 1)
+            # read(n) allocates n bytes at once: ask for the stated size, then for the rest
+            # only if the file grew meanwhile
+            size = os.fstat(fh.fileno()).st_size
+            data = fh.read(size + 1)
+            if len(data) > size:
+                data += fh.read(limit + 1 - len(data))
         except OSError as exc:
             raise error(f"cannot read: {exc.strerror or exc}", path=os.fspath(path)) from None
     if len(data) > limit:
