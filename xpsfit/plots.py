@@ -86,7 +86,7 @@ def save_figure(fig: Figure, path: str | os.PathLike, *, dpi: int = 150) -> None
     if fmt not in ("png", "pdf", "svg"):
         raise ExportError(f"unsupported figure format {fmt!r} (use .png, .pdf or .svg)", path=path)
     try:
-        with atomic_path(path) as tmp:
+        with atomic_path(path, what="figure") as tmp:
             fig.savefig(tmp, format=fmt, dpi=dpi)
     except OSError as exc:
         raise ExportError(f"cannot write figure: {exc.strerror or exc}", path=path) from None

@@ -339,7 +339,8 @@ def _component(check: Checker, raw: Any, i: int, region: RegionDef, recipe: Reci
         w = raw["window"]
         if isinstance(w, (int, float)) and not isinstance(w, bool):
             half = check.number(w, parts + ("window",), positive=True)
-            window = (position - half, position + half)
+            window = check.pair([position - half, position + half], parts + ("window",),
+                                "window", within=ENERGY_LIMITS)
         else:
             window = check.pair(w, parts + ("window",), "window", within=ENERGY_LIMITS)
     if not window[0] <= position <= window[1]:
@@ -542,7 +543,8 @@ def save_recipe(recipe: Recipe, path: str | os.PathLike) -> None:
 
     text = recipe_to_toml(recipe)
     try:
-        with atomic_write(path, "w", encoding="utf-8", newline="\n") as fh:
+        with atomic_write(path, "w", encoding="utf-8", newline="\n", error=RecipeError,
+                          what="recipe") as fh:
             fh.write(text)
     except OSError as exc:
         raise RecipeError(f"cannot write recipe: {exc.strerror or exc}", path=path) from None

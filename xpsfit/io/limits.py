@@ -29,6 +29,8 @@ MAX_TOML_DEPTH = 32
 MAX_POINTS = 500_000
 #: most spectra in one file
 MAX_SPECTRA = 10_000
+#: most spectra in one map (HDF5 input of ``xpsfit map``), as ``demo-map`` allows
+MAX_MAP_SPECTRA = 10_000_000
 #: highest excitation energy accepted (eV): beyond the hardest HAXPES sources
 MAX_EXCITATION_EV = 20_000.0
 #: binding energies outside this window cannot come from a photoemission spectrum (eV); the
