@@ -71,9 +71,9 @@ def _layout(lines: list[str]) -> tuple[int, str | None, int] | None:
                 widths = {len(r) for r in rows}
                 if len(widths) == 1 and widths.pop() in (2, 3):
                     return first + n_header, delim, len(rows[0])
-        # a header line must not itself be numeric data
+        # a header line must not itself be numeric data (in any of the delimiters)
         if n_header < MAX_HEADER_LINES and first + n_header < len(lines) and \
-                _numbers(lines[first + n_header], None) is not None:
+                any(_numbers(lines[first + n_header], d) for d in _DELIMITERS):
             break
     return _damaged_layout(lines, first)
 
