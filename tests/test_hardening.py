@@ -265,7 +265,7 @@ def test_a_recursive_glob_over_symlink_loops_ends(tmp_path):
 # ---------------------------------------------------------------------------- 3. huge input
 
 def test_a_csv_over_the_point_limit_is_refused_in_bounded_memory_and_time(tmp_path):
-    """4 million rows (58 MB, under the size cap): refused at the first row past the limit,
+    """4 million rows (48 MB, under the size cap): refused at the first row past the limit,
     with the peak memory of the reading process far below what the whole file would take."""
     n = 4_000_000
     path = tmp_path / "huge.csv"
