@@ -44,6 +44,8 @@ _API = {
     "fit_map": ("xpsfit.maps", "fit_map"),
     "atomic_path": ("xpsfit.atomic", "atomic_path"),
     "atomic_write": ("xpsfit.atomic", "atomic_write"),
+    "check_target": ("xpsfit.atomic", "check_target"),
+    "open_regular": ("xpsfit.io.limits", "open_regular"),
     "reference_shift": ("xpsfit.charge", "reference_shift"),
     "apply_reference": ("xpsfit.charge", "apply_reference"),
 }

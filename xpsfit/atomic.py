@@ -54,10 +54,6 @@ _TMP_STEM = 64
 
 def _reason(exc: BaseException) -> str:
     code = getattr(exc, "errno", None)
-    if code is None:   # h5py puts the errno only into its message text
-        import re
-        m = re.search(r"errno = (\d+)", str(exc))
-        code = int(m.group(1)) if m else None
     if code in _REASONS:
         return _REASONS[code]
     text = getattr(exc, "strerror", None) or (str(exc).splitlines() or [""])[0]

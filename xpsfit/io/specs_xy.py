@@ -128,6 +128,9 @@ def _parse(path: Path) -> tuple[dict[str, str], list[_Region]]:
             if block.rows and len(row) != len(block.rows[0]):
                 raise FileFormatError(f"{len(row)} columns where the block has "
                                       f"{len(block.rows[0])}", path=path, line=lineno)
+            if len(block.rows) >= limits.MAX_POINTS:
+                raise FileFormatError(f"more than {limits.MAX_POINTS} rows in one curve, the "
+                                      "limit of points per spectrum", path=path, line=lineno)
             block.rows.append(row)
     return settings, regions
 
