@@ -19,6 +19,8 @@ from .fit import fit  # noqa: E402,F401
 #: public name -> (module, attribute)
 _API = {
     "read": ("xpsfit.io", "read"),
+    "open_regular": ("xpsfit.io.limits", "open_regular"),
+    "check_target": ("xpsfit.atomic", "check_target"),
     "write_vamas": ("xpsfit.io.vamas_writer", "write_vamas"),
     "load_library": ("xpsfit.library", "load_library"),
     "list_libraries": ("xpsfit.library", "list_libraries"),
@@ -44,8 +46,6 @@ _API = {
     "fit_map": ("xpsfit.maps", "fit_map"),
     "atomic_path": ("xpsfit.atomic", "atomic_path"),
     "atomic_write": ("xpsfit.atomic", "atomic_write"),
-    "check_target": ("xpsfit.atomic", "check_target"),
-    "open_regular": ("xpsfit.io.limits", "open_regular"),
     "reference_shift": ("xpsfit.charge", "reference_shift"),
     "apply_reference": ("xpsfit.charge", "apply_reference"),
 }
