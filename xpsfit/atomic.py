@@ -91,7 +91,7 @@ def check_target(path: str | os.PathLike, *, error: type[XpsfitError] = ExportEr
     folder = target.parent if str(target.parent) else Path(".")
     try:
         limit = os.pathconf(folder if folder.is_dir() else ".", "PC_NAME_MAX")
-    except (OSError, ValueError):
+    except (OSError, ValueError, AttributeError):   # no pathconf on Windows
         limit = 255
     if len(os.fsencode(name)) > limit:
         raise error(f"cannot write {what}: file name too long ({len(os.fsencode(name))} bytes, "
