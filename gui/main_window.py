@@ -279,9 +279,9 @@ class MainWindow(QMainWindow):
         return opened
 
     def _read(self, path: Path) -> LoadedFile:
-        if not path.is_file():
-            raise xpsfit.FileFormatError("no such file", path=str(path))
-        with open(path, "rb") as fh:
+        # regular files only: a FIFO or /dev/zero must neither block nor fill memory; the size
+        # caps belong to the readers (results files may be larger than spectrum files)
+        with xpsfit.open_regular(path, limit=2**62) as fh:
             magic = fh.read(8)
         if magic == HDF5_MAGIC:
             res = xpsfit.load_result(path)

@@ -16,6 +16,8 @@ from .spectrum import DIM, make_spectrum, region_key, shift  # noqa: F401
 #: public name -> (module, attribute)
 _API = {
     "read": ("xpsfit.io", "read"),
+    "open_regular": ("xpsfit.io.limits", "open_regular"),
+    "check_target": ("xpsfit.atomic", "check_target"),
     "write_vamas": ("xpsfit.io.vamas_writer", "write_vamas"),
     "load_library": ("xpsfit.recipe.library", "load_library"),
     "list_libraries": ("xpsfit.recipe.library", "list_libraries"),

@@ -110,7 +110,7 @@ class FitResult:
     label: str = ""
     charge_shift: float = 0.0     # eV added to the spectrum's BE axis (attrs["charge_shift"])
     charge_reference: dict = field(default_factory=dict)  # region, species, measured, assigned,
-                                  # shift — when this fit set the shift itself (xpsfit.charge)
+                                  # shift — when this fit set the shift itself (xpsfit.fitting.referencing)
 
     @property
     def success(self) -> bool:

@@ -111,6 +111,30 @@ def test_corrupt_files_report_one_line_each_and_lose_nothing(fitted, cnf_series,
     assert w.open_paths([bad[0], cnf_series]) == 1 and len(w.files) == 2
 
 
+def test_special_files_and_huge_inputs_report_one_line_and_lose_nothing(fitted, tmp_path):
+    """Issue 18: a FIFO, /dev/zero and a CSV over the size limit, opened as spectra or as a
+    recipe, give one line each; nothing blocks, nothing fills memory, the fit stays."""
+    import os
+
+    from xpsfit.io.limits import MAX_FILE_BYTES
+    w = fitted
+    before = (list(w.files), dict(w.results), w.recipe)
+    fifo = tmp_path / "pipe.vms"
+    os.mkfifo(fifo)
+    huge = tmp_path / "huge.csv"
+    with open(huge, "wb") as fh:   # sparse
+        fh.write(b"BE,counts\n1,2\n3,4\n")
+        fh.truncate(MAX_FILE_BYTES + 1)
+    bad = [fifo, Path("/dev/zero"), huge]
+    assert w.open_paths(bad) == 0
+    assert not w.load_recipe(fifo) and not w.load_recipe("/dev/zero")
+    assert len(w.hooked_errors) == 5
+    for message, needle in zip(w.hooked_errors, ["FIFO", "character device", "MiB limit",
+                                                 "FIFO", "character device"]):
+        assert needle in message and "\n" not in message, message
+    assert (w.files, w.results, w.recipe) == before
+
+
 # ------------------------------------------------------------------------- cancel midway
 
 def test_cancel_midway_keeps_the_previous_result(fitted, qtbot):

@@ -63,6 +63,7 @@ def run(args) -> int:
             ".pdf", ".png", ".svg"):          # "--report FILE.vms": the flag took a spectrum
         args.files.append(args.report)
         args.report = True
+    check_outputs(args)
     spectra = collect_spectra(args.files, recipe, args.select)
     if getattr(args, "charge_reference", None):
         spectra = apply_charge_reference(spectra, args.files, args.charge_reference)
@@ -72,6 +73,20 @@ def run(args) -> int:
     results = fit_all(spectra, recipe, args)
     write_outputs(results, args)
     return 0 if all(r.success for r in results) else 1
+
+
+#: output options of ``fit`` (and its series extension) and what each writes
+OUTPUT_OPTIONS = (("table", "table"), ("plot", "figure"), ("report", "report"),
+                  ("save", "results"), ("onsets", "onsets table"), ("bars", "figure"))
+
+
+def check_outputs(args) -> None:
+    """Refuse an unwritable output before fitting, not after the whole fit."""
+    from ..atomic import check_target
+    for option, what in OUTPUT_OPTIONS:
+        value = getattr(args, option, None)
+        if isinstance(value, str) and value:
+            check_target(value, what=what)
 
 
 def collect_spectra(files, recipe, select: str | None) -> list:

@@ -31,7 +31,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from ..atomic import atomic_path
+from ..atomic import atomic_h5
 from ..errors import ExportError, XpsfitError
 from ..results import FitResult, SeriesResult
 from .h5codec import Decoder, Encoder, new_group
@@ -96,10 +96,10 @@ class ResultsWriter:
         self._stack = contextlib.ExitStack()
         self._writer = _Writer()
         with self._errors():
-            tmp = self._stack.enter_context(atomic_path(self.path))
-            # v110 object formats: compact groups (a third of the size of 1.8-style ones) and
-            # still readable by every HDF5 >= 1.10 tool
-            self._file = self._stack.enter_context(h5py.File(tmp, "w",
+            # atomic_h5: a disk that fills mid-write becomes one error, never a crashed HDF5
+            # library at exit; v110 object formats: compact groups (a third of the size of
+            # 1.8-style ones) and still readable by every HDF5 >= 1.10 tool
+            self._file = self._stack.enter_context(atomic_h5(self.path, what="results",
                                                              libver=("v110", "latest")))
             self._writer.write_root(self._file)
 
