@@ -285,9 +285,11 @@ def _notices(s: Solved, j: int, records, components, cov_j, y, env, x):
                                f"on {seg.clipped[0]:g}–{seg.clipped[1]:g} eV", "range_clipped",
                                parameter="range"))
     if not seg.bg_converged[0]:
-        warnings.append(Notice(f"the static {st.bg_type} background did not converge in "
-                               f"{st.recipe.background.max_iter} iterations (the last iterate is "
-                               "used): check the region limits and end points",
+        warnings.append(Notice(f"the static {st.bg_type} background has no solution between "
+                               "these end levels (the iteration did not settle in "
+                               f"{st.recipe.background.max_iter} steps and no fixed point "
+                               "exists): a LINEAR background was used instead — check the region "
+                               "limits and end points, or use shirley_active",
                                "background_not_converged", parameter="background"))
     if not (np.all(np.isfinite(env)) and math.isfinite(s.chisqr)):
         flags.append(Notice("the model contains NaN or infinite values", "model_not_finite"))
