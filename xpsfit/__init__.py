@@ -25,6 +25,7 @@ _API = {
     "Recipe": ("xpsfit.recipe", "Recipe"),
     "fit": ("xpsfit.fitting.single", "fit"),
     "fit_series": ("xpsfit.fitting.series", "fit_series"),
+    "presence_of": ("xpsfit.fitting.series", "presence_of"),
     "Notice": ("xpsfit.result", "Notice"),
     "LINESHAPES": ("xpsfit.lineshapes", "LINESHAPES"),
     "BACKGROUNDS": ("xpsfit.backgrounds", "BACKGROUNDS"),

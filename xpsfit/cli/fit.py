@@ -48,6 +48,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="recipe of the reference region whose [charge_reference] names a line "
                         "of that region (e.g. P 2p PS4 = 132.0): each acquisition (file, sample) "
                         "is shifted so that line sits at its energy before the fits")
+    p.add_argument("--strict", action="store_true",
+                   help="exit 1 when a fit's verdict is bad (docs/verdicts.md), not only when "
+                        "it is flagged not trustworthy")
+    p.add_argument("--presence", action="store_true",
+                   help="presence test (nested-model F-test + area > 3σ) of every species of "
+                        "every spectrum; printed, and in the table and HDF5")
 
 
 def run(args) -> int:
@@ -64,8 +70,29 @@ def run(args) -> int:
         if wants(args):
             return int(run_ext(spectra, recipe, args) or 0)
     results = fit_all(spectra, recipe, args)
+    if args.presence:
+        from ..fitting.series import presence_of
+        for line in presence_lines(presence_of(results), results):
+            print(line)
     write_outputs(results, args)
-    return 0 if all(r.success for r in results) else 1
+    ok = all(r.success for r in results)
+    if args.strict:
+        ok = ok and not any(r.verdict == "bad" for r in results)
+    return 0 if ok else 1
+
+
+def presence_lines(tests, results) -> list[str]:
+    """One line per spectrum: each species present (F, p) or not detected (upper limit)."""
+    out = []
+    for j, r in enumerate(results):
+        parts = []
+        for t in (t for t in tests if t.series_index == j):
+            stat = f"F = {t.F:.3g}, p = {t.p_value:.2g}"
+            parts.append(f"{t.species} present ({stat})" if t.present else
+                         f"{t.species} not detected ({stat}; fraction < "
+                         f"{100 * t.upper_limit:.1f} %)")
+        out.append(f"  presence {r.spectrum_name()}: " + ", ".join(parts))
+    return out
 
 
 def collect_spectra(files, recipe, select: str | None) -> list:
@@ -141,7 +168,21 @@ def summary_line(result) -> str:
     name = result.spectrum_name() + (f" [{result.label}]" if result.label else "")
     status = "" if result.success else "  NOT TRUSTWORTHY: " + "; ".join(result.flags)
     return (f"{name}: " + ", ".join(parts)
-            + f"  (reduced chi2 {result.statistics.redchi:.3g}){status}")
+            + f"  (reduced chi2 {result.statistics.redchi:.3g}){verdict_text(result)}{status}")
+
+
+def verdict_text(result, shown: int = 2) -> str:
+    """"  verdict BAD: reason; reason (+n more)" — reasons already printed as flags left out."""
+    if not result.verdict:
+        return ""
+    if result.verdict == "ok":
+        return "  verdict ok"
+    reasons = [r for r in result.verdict_reasons if not r.startswith("flag: ")]
+    more = f" (+{len(reasons) - shown} more, see --report)" if len(reasons) > shown else ""
+    return (f"  verdict {result.verdict.upper()}"
+            + (": " + "; ".join(reasons[:shown]) + more if reasons else ""))
+
+
 
 
 def plot_paths(path: str, n: int) -> list[Path]:

@@ -17,6 +17,7 @@ import numpy as np
 import xarray as xr
 
 from .. import stats
+from ..backgrounds import STATIC_BACKGROUNDS
 from ..lineshapes import true_fwhm
 from ..naming import param_name
 from ..result import ComponentResult, FitResult, FitStatistics, Notice, ParameterRecord
@@ -26,6 +27,7 @@ from .data import Data
 from .evaluate import segment_model
 from .rules import CORRELATION_WARN, SIGNIFICANCE, at_bound
 from .solvers import Solution
+from .verdict import judge
 from .structure import Param, Structure, single_params
 
 
@@ -228,6 +230,10 @@ def spectrum_result(s: Solved, j: int, *, label: str = "", monte_carlo: int = 0)
     redchi = chi_j / max(n - nv, 1)
     components = _components(s, j, records, view, s.cov, comps, seg.x)
     warnings, flags = _notices(s, j, records, components, cov_j, y, env, seg.x)
+    verdict, reasons = judge(norm_resid, nvarys=nv, absolute=bool(seg.absolute),
+                             warnings=warnings, flags=flags, components=components, data=y,
+                             background=bg, sigma=seg.sigma[0],
+                             static_background=st.bg_type in STATIC_BACKGROUNDS)
     aic, bic = stats.information_criteria(chi_j + prior_chi, n, nv)
     st_ = FitStatistics(chisqr=chi_j + prior_chi, redchi=redchi, aic=aic, bic=bic, ndata=n,
                         nvarys=nv, nfev=s.nfev, success=s.success, message=s.message,
@@ -242,7 +248,7 @@ def spectrum_result(s: Solved, j: int, *, label: str = "", monte_carlo: int = 0)
     return FitResult(spectrum=spectrum, recipe=st.recipe, parameters=records, covariance=cov_j,
                      covariance_names=free_names, components=components, curves=curves,
                      statistics=st_, warnings=warnings, flags=flags, label=lab,
-                     monte_carlo=monte_carlo,
+                     monte_carlo=monte_carlo, verdict=verdict, verdict_reasons=reasons,
                      charge_shift=float(spectrum.attrs.get("charge_shift", 0.0) or 0.0))
 
 

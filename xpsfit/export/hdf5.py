@@ -750,6 +750,8 @@ class _Writer:
             bg["data"] = fit["data"]["background"]   # hard link, not a copy
         _strings(fit, "warnings", r.warnings)
         _strings(fit, "flags", r.flags)
+        fit.attrs["verdict"] = str(r.verdict)
+        _strings(fit, "verdict_reasons", r.verdict_reasons)
 
     # -- one SeriesResult
     def write_series(self, g: h5py.Group, s: SeriesResult) -> None:
@@ -825,6 +827,9 @@ class _Reader:
             statistics=_read_record(fit["statistics"], FitStatistics),
             warnings=_read_strings(fit["warnings"]),
             flags=_read_strings(fit["flags"]),
+            verdict=str(fit.attrs.get("verdict", "")),
+            verdict_reasons=(_read_strings(fit["verdict_reasons"])
+                             if "verdict_reasons" in fit else []),
             monte_carlo=int(g.attrs["monte_carlo"]),
             label=str(g.attrs["label"]),
         )
