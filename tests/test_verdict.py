@@ -197,3 +197,19 @@ def test_batch_counts_verdicts_and_strict(tmp_path, capsys):
     assert main(["batch", str(feo), "-r", str(recipe), "-o", str(tmp_path / "g.h5"),
                  "--strict"]) == 1
     assert "verdict bad:" in capsys.readouterr().out
+
+
+def test_map_pixels_get_the_same_verdict_as_single_fits():
+    from xpsfit.fitting.pixels import fit_spectra
+    spectra = [xpsfit.read(CONTROLS)[i] for i in (0, 2, 4)]
+    recipe = load_recipe(S2P)
+    x = spectra[0].binding_energy.values
+    y = np.stack([s.values for s in spectra]).astype(float)
+    if x[0] > x[-1]:
+        x, y = x[::-1], y[:, ::-1]
+    # rows 3–5: the same spectra mirrored in energy — nothing where the recipe expects lines
+    rows = np.concatenate([y, y[:, ::-1], np.full((1, x.size), np.nan)])
+    res = fit_spectra(recipe, x, rows, dict(spectra[0].attrs))
+    singles = [xpsfit.fit(s, recipe).verdict for s in spectra]
+    assert singles == ["ok"] * 3
+    np.testing.assert_array_equal(res.values["verdict"], [0, 0, 0, 2, 2, 2, -1])

@@ -101,12 +101,10 @@ def _bounds(warnings, components, bad, doubtful) -> None:
         if w.code != "at_bound" or w.parameter not in owner:
             continue
         c = owner[w.parameter]
-        if not (c.area > rules.SIGNIFICANCE * c.area_stderr):
-            continue                  # an insignificant component's width is not determined
-        if c is main:
+        if c is main and c.area > 0:
             bad.append(Notice(f"main component {c.species}: {w}", "main_at_bound", c.species,
                               w.parameter))
-        else:
+        elif c.area > rules.SIGNIFICANCE * c.area_stderr:   # else the data do not fix it
             doubtful.append(Notice(str(w), "at_bound", c.species, w.parameter))
 
 
