@@ -213,3 +213,17 @@ def test_map_pixels_get_the_same_verdict_as_single_fits():
     singles = [xpsfit.fit(s, recipe).verdict for s in spectra]
     assert singles == ["ok"] * 3
     np.testing.assert_array_equal(res.values["verdict"], [0, 0, 0, 2, 2, 2, -1])
+
+
+def test_series_tables_carry_the_verdict_and_strict_applies(tmp_path):
+    import argparse
+    from xpsfit.cli.fit import exit_status
+    table = tmp_path / "s.csv"
+    assert main(["fit", str(EXAMPLES / "cnf_series.vms"), "-r", str(S2P), "--series",
+                 "--table", str(table), "--strict"]) == 0
+    rows = list(csv.DictReader(open(table, encoding="utf-8")))
+    assert rows and all(r["verdict"] in ("ok", "doubtful") for r in rows)
+    feo = xpsfit.fit(xpsfit.read(real_file("pynxtools-xps/FeO_analyzed.vms"))[0],
+                     _library_recipe("common", "Fe 2p"))
+    assert exit_status([feo], argparse.Namespace(strict=False)) == 0
+    assert exit_status([feo], argparse.Namespace(strict=True)) == 1

@@ -60,7 +60,8 @@ def run(spectra, recipe, args) -> int:
             print()
     _write(res, args, report_path)
     _save([res], args)
-    return 0 if all(r.success for r in res.results) else 1
+    from .fit import exit_status
+    return exit_status(res.results, args)
 
 
 def _save(results: list, args) -> None:
@@ -119,8 +120,8 @@ def run_groups(spectra, recipe, args) -> int:
                     args.report)
         print(f"report: {args.report}", file=sys.stderr)
     _save(list(results.values()), args)
-    ok = all(r.success for res in results.values() for r in res.results)
-    return 0 if ok else 1
+    from .fit import exit_status
+    return exit_status([r for res in results.values() for r in res.results], args)
 
 
 def _suffixed(path, name: str):
