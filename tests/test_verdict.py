@@ -99,7 +99,7 @@ def test_background_above_the_data_is_bad():
     bg[50:80] += 50.0
     v, reasons = judge(np.zeros(200) + np.random.default_rng(0).normal(size=200), nvarys=2,
                        absolute=True, warnings=[], flags=[], components=[], data=y,
-                       background=bg, sigma=np.full(200, 10.0), static_background=True)
+                       background=bg, sigma=np.full(200, 10.0))
     assert v == "bad" and "background_above_data" in [x.code for x in reasons]
 
 

@@ -17,7 +17,6 @@ import numpy as np
 import xarray as xr
 
 from .. import stats
-from ..backgrounds import STATIC_BACKGROUNDS
 from ..lineshapes import true_fwhm
 from ..naming import param_name
 from ..result import ComponentResult, FitResult, FitStatistics, Notice, ParameterRecord
@@ -232,8 +231,7 @@ def spectrum_result(s: Solved, j: int, *, label: str = "", monte_carlo: int = 0)
     warnings, flags = _notices(s, j, records, components, cov_j, y, env, seg.x)
     verdict, reasons = judge(norm_resid, nvarys=nv, absolute=bool(seg.absolute),
                              warnings=warnings, flags=flags, components=components, data=y,
-                             background=bg, sigma=seg.sigma[0],
-                             static_background=st.bg_type in STATIC_BACKGROUNDS)
+                             background=bg, sigma=seg.sigma[0])
     aic, bic = stats.information_criteria(chi_j + prior_chi, n, nv)
     st_ = FitStatistics(chisqr=chi_j + prior_chi, redchi=redchi, aic=aic, bic=bic, ndata=n,
                         nvarys=nv, nfev=s.nfev, success=s.success, message=s.message,

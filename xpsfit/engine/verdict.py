@@ -33,8 +33,7 @@ def lag1(r: np.ndarray) -> float:
 
 
 def judge(norm_resid, *, nvarys: int, absolute: bool, warnings, flags, components,
-          data=None, background=None, sigma=None, static_background: bool = False
-          ) -> tuple[str, list[Notice]]:
+          data=None, background=None, sigma=None) -> tuple[str, list[Notice]]:
     """(verdict, reasons) of a fit; see the module docstring and docs/verdicts.md."""
     r = np.asarray(norm_resid, dtype=float)
     n = int(np.isfinite(r).sum())
@@ -71,7 +70,7 @@ def judge(norm_resid, *, nvarys: int, absolute: bool, warnings, flags, component
     for w in warnings:
         if w.code == "background_not_converged":
             doubtful.append(Notice(str(w), w.code, parameter="background"))
-    if static_background and data is not None and background is not None and sigma is not None:
+    if data is not None and background is not None and sigma is not None:
         above = (np.asarray(background) - np.asarray(data)) / np.asarray(sigma)
         count = int(np.sum(above > rules.VERDICT_ABOVE_SIGMA))
         if count > max(rules.VERDICT_ABOVE_MIN, rules.VERDICT_ABOVE_FRACTION * n):
@@ -89,22 +88,23 @@ def judge(norm_resid, *, nvarys: int, absolute: bool, warnings, flags, component
 
 
 def _bounds(warnings, components, bad, doubtful) -> None:
-    """Position or width of a significant component (area > 3σ) at a bound: doubtful; of the
-    largest one (the main line, e.g. a charged spectrum whose peak lies outside the windows):
-    bad. Absent or insignificant species at a bound are not a fault: the data do not fix them."""
+    """The position of the largest component (the main line) at a bound: bad — e.g. a charged
+    spectrum whose peak lies outside the windows. Its width, or the position or width of another
+    significant component (area > 3σ), at a bound: doubtful. Absent or insignificant species at
+    a bound are not a fault: the data do not fix them."""
     if not components:
         return
     main = max(components, key=lambda c: c.area if math.isfinite(c.area) else -math.inf)
-    owner = {name: c for c in components for q, name in c.parameters.items()
+    owner = {name: (c, q) for c in components for q, name in c.parameters.items()
              if q != "area"}
     for w in warnings:
         if w.code != "at_bound" or w.parameter not in owner:
             continue
-        c = owner[w.parameter]
-        if c is main and c.area > 0:
+        c, quantity = owner[w.parameter]
+        if c is main and c.area > 0 and quantity == "position":
             bad.append(Notice(f"main component {c.species}: {w}", "main_at_bound", c.species,
                               w.parameter))
-        elif c.area > rules.SIGNIFICANCE * c.area_stderr:   # else the data do not fix it
+        elif c is main or c.area > rules.SIGNIFICANCE * c.area_stderr:   # else not fixed
             doubtful.append(Notice(str(w), "at_bound", c.species, w.parameter))
 
 

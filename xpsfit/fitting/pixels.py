@@ -218,7 +218,7 @@ def _verdicts(st: Structure, data: Data, P, r, vals, valid, status) -> np.ndarra
         verdict, _ = judge(r[k], nvarys=st.n_vars, absolute=bool(seg.absolute),
                            warnings=warnings, flags=flags, components=comps, data=seg.y[b],
                            background=seg.background[b] if static else None,
-                           sigma=seg.sigma[b], static_background=static)
+                           sigma=seg.sigma[b])
         out[k] = VERDICTS.index(verdict)
     return out
 
