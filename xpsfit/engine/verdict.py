@@ -51,7 +51,8 @@ def judge(norm_resid, *, nvarys: int, absolute: bool, warnings, flags, component
     if absolute:
         p = float(sstats.chi2.sf(chi, dof))
         if p < rules.VERDICT_P and redchi > rules.VERDICT_REDCHI_DOUBTFUL:
-            text = (f"χ²ᵣ = {redchi:.3g} for {dof} dof (p = {p:.1e}): the model misses structure "
+            pv = f"p = {p:.1e}" if p > 0 else "p < 1e-300"
+            text = (f"χ²ᵣ = {redchi:.3g} for {dof} dof ({pv}): the model misses structure "
                     "beyond the counting noise")
             (bad if redchi > rules.VERDICT_REDCHI_BAD else doubtful).append(
                 Notice(text, "chi2", parameter="redchi"))
