@@ -227,3 +227,13 @@ def test_series_tables_carry_the_verdict_and_strict_applies(tmp_path):
                      _library_recipe("common", "Fe 2p"))
     assert exit_status([feo], argparse.Namespace(strict=False)) == 0
     assert exit_status([feo], argparse.Namespace(strict=True)) == 1
+
+
+def test_correct_model_on_poisson_data_is_rarely_called_doubtful_and_never_bad():
+    # the null case: the recipe is the model the data were drawn from, so any reason is a
+    # false alarm; the thresholds keep them rare (measured: 1–2 of 30, each a 10 % S0 line
+    # overlapping polysulfide whose σ exceeds its fraction)
+    from synth_xps import s2p_recipe, synth_s2p
+    verdicts = [xpsfit.fit(synth_s2p(seed=seed)[0], s2p_recipe()).verdict for seed in range(20)]
+    assert "bad" not in verdicts
+    assert verdicts.count("ok") >= 16

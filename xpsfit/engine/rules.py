@@ -39,8 +39,10 @@ VERDICT_RHO_Z = 4.0
 VERDICT_ABOVE_SIGMA = 3.0
 VERDICT_ABOVE_FRACTION = 0.02
 VERDICT_ABOVE_MIN = 3
-#: a component carrying at least this fraction whose σ exceeds half of it is "doubtful"
+#: a component carrying at least VERDICT_FRACTION_MIN whose σ exceeds VERDICT_FRACTION_SIGMA
+#: times its fraction is "doubtful" (the fraction is consistent with 0: not determined)
 VERDICT_FRACTION_MIN = 0.05
+VERDICT_FRACTION_SIGMA = 1.0
 
 
 def endpoint_count(requested: int, n_points: int) -> int:
@@ -63,4 +65,4 @@ __all__ = ["SIGNIFICANCE", "CORRELATION_WARN", "COND_MAX", "DEAD_COLUMN", "AT_BO
            "AT_BOUND_SIGMA", "MIN_EXTRA_POINTS", "endpoint_count", "at_bound", "VERDICT_P",
            "VERDICT_REDCHI_DOUBTFUL", "VERDICT_REDCHI_BAD", "VERDICT_RHO_DOUBTFUL",
            "VERDICT_RHO_BAD", "VERDICT_RHO_Z", "VERDICT_ABOVE_SIGMA", "VERDICT_ABOVE_FRACTION",
-           "VERDICT_ABOVE_MIN", "VERDICT_FRACTION_MIN"]
+           "VERDICT_ABOVE_MIN", "VERDICT_FRACTION_MIN", "VERDICT_FRACTION_SIGMA"]

@@ -80,10 +80,10 @@ def judge(norm_resid, *, nvarys: int, absolute: bool, warnings, flags, component
                               parameter="background"))
     for c in components:
         if (c.fraction >= rules.VERDICT_FRACTION_MIN and math.isfinite(c.fraction_stderr)
-                and c.fraction_stderr > 0.5 * c.fraction):
+                and c.fraction_stderr > rules.VERDICT_FRACTION_SIGMA * c.fraction):
             doubtful.append(Notice(f"{c.species} fraction {c.fraction:.3g} ± "
-                                   f"{c.fraction_stderr:.3g} is poorly determined",
-                                   "fraction_uncertain", c.species))
+                                   f"{c.fraction_stderr:.3g} is not determined (consistent "
+                                   "with 0)", "fraction_uncertain", c.species))
     verdict = BAD if bad else DOUBTFUL if doubtful else OK
     return verdict, bad + doubtful + info
 
