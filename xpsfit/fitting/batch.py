@@ -70,9 +70,25 @@ class BatchResult:
             return 2
         return 1 if self.failures else 0
 
+    def fit_results(self) -> list[FitResult]:
+        """Every spectrum's FitResult (series expanded), in result order."""
+        return [f for r in self.results
+                for f in (r.results if isinstance(r, SeriesResult) else [r])]
+
+    def verdict_counts(self) -> dict[str, int]:
+        """{"ok": n, "doubtful": n, "bad": n} over every fitted spectrum."""
+        counts = {"ok": 0, "doubtful": 0, "bad": 0}
+        for f in self.fit_results():
+            if f.verdict in counts:
+                counts[f.verdict] += 1
+        return counts
+
     def summary(self) -> str:
         text = (f"fitted {self.fitted}, failed {len(self.failures)}, "
                 f"skipped {len(self.skipped)}")
+        v = self.verdict_counts()
+        if any(v.values()):
+            text += f"; verdicts {v['ok']} ok, {v['doubtful']} doubtful, {v['bad']} bad"
         return text + (" (interrupted: results so far kept)" if self.interrupted else "")
 
 

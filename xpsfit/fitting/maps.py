@@ -19,7 +19,7 @@ Result layout (:func:`fit_map_to_hdf5`, read back by :func:`load_map_result`): o
 output variable with attribute ``dims`` — ``area``, ``area_stderr``, ``fraction``,
 ``fraction_stderr``, ``position``, ``position_stderr``, ``fwhm`` (..., species); ``success``,
 ``redchi``, ``nfev``, ``status`` (...: 0 fitted, 1 invalid data, 2 not converged, 3 no
-covariance); coordinates ``species`` and the map's dims; root attributes
+covariance), ``verdict`` (-1 not fitted, 0 ok, 1 doubtful, 2 bad); coordinates ``species`` and the map's dims; root attributes
 ``recipe_toml``, ``region``, ``xpsfit_version``.
 """
 from __future__ import annotations
@@ -99,6 +99,8 @@ def _dataset(packed: np.ndarray, species: list[str], lead_dims, coords: dict, at
     vars_["nfev"] = (tuple(lead_dims), cols["nfev"].astype(int))
     vars_["status"] = (tuple(lead_dims), cols["status"].astype(int),
                        {"meaning": "0 fitted, 1 invalid data, 2 not converged, 3 no covariance"})
+    vars_["verdict"] = (tuple(lead_dims), cols["verdict"].astype(int),
+                        {"meaning": "-1 not fitted, 0 ok, 1 doubtful, 2 bad (docs/verdicts.md)"})
     return xr.Dataset(vars_, coords={**coords, "species": list(species)}, attrs=attrs)
 
 
@@ -411,7 +413,8 @@ def _create_outputs(h5, src: _MapSource, species, recipe, attrs, version) -> dic
         d.attrs["dims"] = [*src.lead, "species"]
         dsets[k] = d
     for k in SCALARS:
-        dtype = "bool" if k == "success" else ("i8" if k in ("nfev", "status") else "f8")
+        integer = k in ("nfev", "status", "verdict")
+        dtype = "bool" if k == "success" else ("i8" if integer else "f8")
         d = h5.create_dataset(k, shape=shape, dtype=dtype, chunks=(rows,) + shape[1:])
         d.attrs["dims"] = list(src.lead)
         dsets[k] = d
