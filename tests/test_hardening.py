@@ -507,9 +507,13 @@ def test_a_disk_that_fills_part_way_is_one_line_keeping_the_old_file(tmp_path, t
     old.write_bytes(b"previous result")
     with open(tiny_disk / "filler", "wb") as fh:   # leave ~24 kB free
         fh.write(b"\0" * (36 * 1024))
-    for args in (("demo-map", "--size", "20x20"), ("map", src, "-r", RECIPE, "-j", "1")):
-        proc = run_cli(*args, "--out", old)
-        assert proc.returncode == 2, (proc.returncode, proc.stderr[-1500:])   # not -11, -7
+    kb = EXAMPLES / "kb_series.vms"
+    for args in (("demo-map", "--size", "20x20", "--out", old),
+                 ("map", src, "-r", RECIPE, "-j", "1", "--out", old),
+                 ("batch", kb, "-r", RECIPE, "-j", "1", "--out", old),      # results HDF5
+                 ("fit", kb, "-r", RECIPE, "--series", "--save", old)):
+        proc = run_cli(*args)
+        assert proc.returncode == 2, (args[0], proc.returncode, proc.stderr[-1500:])  # not -11
         assert_clean_failure(proc, "disk full", "unchanged")
         assert old.read_bytes() == b"previous result"
         assert leftovers(tiny_disk) == []
