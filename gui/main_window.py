@@ -28,6 +28,19 @@ from .series_view import SeriesView
 from .spectrum_view import SpectrumView
 from .workers import Job
 
+
+def verdict_caption(result) -> str:
+    """" — verdict BAD (chi2, residual_structure)": the fit's verdict and its reasons' codes
+    (the full texts are in the report); empty for results without a verdict."""
+    verdict = getattr(result, "verdict", "")
+    if not verdict:
+        return ""
+    if verdict == "ok":
+        return " — verdict ok"
+    codes = list(dict.fromkeys(getattr(r, "code", "") or "other" for r in
+                               result.verdict_reasons))
+    return f" — verdict {verdict.upper()}" + (f" ({', '.join(codes)})" if codes else "")
+
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 MAX_RECENT = 10
 SPECTRA_FILTER = ("Spectra and results (*.vms *.npl *.xy *.spe *.pro *.csv *.txt *.xml *.h5 "
@@ -301,9 +314,9 @@ class MainWindow(QMainWindow):
         return opened
 
     def _read(self, path: Path) -> LoadedFile:
-        if not path.is_file():
-            raise xpsfit.FileFormatError("no such file", path=str(path))
-        with open(path, "rb") as fh:
+        # regular files only: a FIFO or /dev/zero must neither block nor fill memory; the size
+        # caps belong to the readers (results files may be larger than spectrum files)
+        with xpsfit.open_regular(path, limit=2**62) as fh:
             magic = fh.read(8)
         if magic == HDF5_MAGIC:
             res = xpsfit.load_result(path)
@@ -392,6 +405,7 @@ class MainWindow(QMainWindow):
             status += f" — χ²ᵣ = {st.redchi:.3g}, {st.nfev} evaluations"
             if result.warnings:
                 status += f", {len(result.warnings)} warning(s)"
+            status += verdict_caption(result)
         self.show_message(status)
 
     # ================================================================== recipe edits (undoable)
@@ -628,7 +642,7 @@ class MainWindow(QMainWindow):
             self.show_message(f"Fit done in {seconds * 1000:.0f} ms — χ²ᵣ = "
                               f"{result.statistics.redchi:.3g}"
                               + (f"; {len(result.warnings)} warning(s)" if result.warnings
-                                 else ""), 15000)
+                                 else "") + verdict_caption(result), 15000)
         else:
             keys = what[1]
             self.series_result = result

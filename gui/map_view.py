@@ -17,7 +17,7 @@ from .spectrum_view import SpectrumView
 #: what the quantity box offers: per-species images, then per-pixel scalars
 PER_SPECIES = ("fraction", "area", "position", "fwhm", "fraction_stderr", "area_stderr",
                "position_stderr")
-PER_PIXEL = ("redchi", "status")
+PER_PIXEL = ("redchi", "status", "verdict")
 
 
 class MapView(QWidget):

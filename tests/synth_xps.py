@@ -1,6 +1,6 @@
 """Independent forward model for synthetic XPS spectra with known truth (tests only).
 
-Written separately from :mod:`xpsfit.model` on purpose: plain Gaussian/Lorentzian formulas, a
+Written separately from :mod:`xpsfit.engine` on purpose: plain Gaussian/Lorentzian formulas, a
 Shirley step from the cumulative peak integral, Poisson noise.
 """
 from __future__ import annotations

@@ -39,9 +39,9 @@ def test_shirley_default_tolerance_and_info_flags():
     bg, n_iter, converged = bgs.shirley(x, y, return_info=True)
     assert converged and 1 < n_iter < 20
     np.testing.assert_array_equal(bg, bgs.shirley(x, y))
-    # one iteration is not enough: last iterate returned, flagged, finite
+    # one iteration is not enough: the fixed point is then solved directly (same background)
     bg1, n1, conv1 = bgs.shirley(x, y, max_iter=1, return_info=True)
-    assert n1 == 1 and not conv1 and np.all(np.isfinite(bg1))
+    assert n1 == 1 and conv1 and np.max(np.abs(bg1 - bg)) < 1e-4 * np.ptp(bg)
     # the background steps on the high-BE side and stays between the end levels
     lo, hi = bgs.endpoint_levels(y, 5)
     assert bg[0] == pytest.approx(lo) and bg[-1] == pytest.approx(hi)

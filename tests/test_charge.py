@@ -1,4 +1,4 @@
-"""Charge referencing: one rigid, recorded shift per acquisition (xpsfit.charge).
+"""Charge referencing: one rigid, recorded shift per acquisition (xpsfit.fitting.charge).
 
 Known truth: synthetic S 2p spectra moved by a known charge, and the example series, whose
 truth.json records each acquisition's charge_shift (every region of an acquisition carries it).

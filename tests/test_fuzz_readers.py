@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 import xpsfit
 from realdata import EXAMPLES, ROOT, real_file
 from xpsfit.errors import FileFormatError, UnsupportedFormatError, XpsfitError
+from xpsfit.io import limits
 from xpsfit.spectrum import DIM
 
 _spec = importlib.util.spec_from_file_location("xpsfit_tools_fuzz", ROOT / "tools" / "fuzz.py")
@@ -78,6 +79,12 @@ def assert_error_or_valid(path: Path) -> str:
         assert be.size >= 2
         assert np.all(np.isfinite(be)) and np.all(np.isfinite(s.values))
         assert np.all(np.diff(be) > 0), "binding energy must be strictly ascending"
+        # issue 18: whatever is accepted is physical (hν, BE window, finite coordinates)
+        assert limits.MIN_BINDING_EV <= be[0] and be[-1] <= limits.MAX_BINDING_EV
+        hv = s.attrs["excitation_energy"]
+        assert np.isnan(hv) or 0 < hv <= limits.MAX_EXCITATION_EV
+        for name, coord in s.coords.items():
+            assert coord.dtype.kind not in "fc" or np.all(np.isfinite(coord.values)), name
     return "ok"
 
 

@@ -210,10 +210,14 @@ def test_absurd_ranges(rng):
     _assert_one_line(info.value)
 
 
-def test_an_all_covering_range_is_legal():
+@pytest.mark.parametrize("rng", [[-1e308, 1e308], [0, 1e6], [-5000, 171]])
+def test_a_range_beyond_physical_energies_is_refused_naming_the_limit(rng):
+    """Issue 18: ``range = [0, 1e6]`` used to be accepted silently (it was once legal as
+    "everything"); a range now lies within the documented binding-energy limits."""
     data = copy.deepcopy(RECIPES["s2p_sulfide.toml"])
-    data["range"] = [-1e308, 1e308]
-    assert_valid_recipe(recipe_from_dict(data))
+    data["range"] = rng
+    with pytest.raises(RecipeError, match=r"\[range\].*outside the limits -50\.\.20000 eV"):
+        recipe_from_dict(data)
 
 
 def test_huge_strings_give_short_messages():

@@ -235,6 +235,7 @@ def check_outcome(path: Path) -> tuple[str, str]:
 
 def invalid_reason(spectra, np, dim: str) -> str:
     """Why a reader's return value is not a valid list of Spectra ('' when it is)."""
+    from xpsfit.io import limits
     if not isinstance(spectra, list) or not spectra:
         return f"returned {type(spectra).__name__} of length {len(spectra or [])}"
     for i, s in enumerate(spectra):
@@ -247,6 +248,14 @@ def invalid_reason(spectra, np, dim: str) -> str:
             return f"spectrum {i}: non-finite values"
         if not np.all(np.diff(be) > 0):
             return f"spectrum {i}: binding energy not strictly ascending"
+        if not limits.MIN_BINDING_EV <= be[0] <= be[-1] <= limits.MAX_BINDING_EV:
+            return f"spectrum {i}: binding energy {be[0]:g}..{be[-1]:g} eV accepted"
+        hv = s.attrs.get("excitation_energy", np.nan)
+        if not (np.isnan(hv) or 0 < hv <= limits.MAX_EXCITATION_EV):
+            return f"spectrum {i}: excitation energy {hv:g} eV accepted"
+        for name, coord in s.coords.items():
+            if coord.dtype.kind in "fc" and not np.all(np.isfinite(coord.values)):
+                return f"spectrum {i}: non-finite {name} accepted"
     return ""
 
 

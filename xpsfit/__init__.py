@@ -16,6 +16,8 @@ from .spectrum import DIM, make_spectrum, region_key, shift  # noqa: F401
 #: public name -> (module, attribute)
 _API = {
     "read": ("xpsfit.io", "read"),
+    "open_regular": ("xpsfit.io.limits", "open_regular"),
+    "check_target": ("xpsfit.atomic", "check_target"),
     "write_vamas": ("xpsfit.io.vamas_writer", "write_vamas"),
     "load_library": ("xpsfit.recipe.library", "load_library"),
     "list_libraries": ("xpsfit.recipe.library", "list_libraries"),
@@ -25,6 +27,7 @@ _API = {
     "Recipe": ("xpsfit.recipe.spec", "Recipe"),
     "fit": ("xpsfit.fitting.single", "fit"),
     "fit_series": ("xpsfit.fitting.series", "fit_series"),
+    "presence_of": ("xpsfit.fitting.series", "presence_of"),
     "Notice": ("xpsfit.results", "Notice"),
     "LINESHAPES": ("xpsfit.numerics.lineshapes", "LINESHAPES"),
     "BACKGROUNDS": ("xpsfit.numerics.backgrounds", "BACKGROUNDS"),

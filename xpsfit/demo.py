@@ -114,28 +114,25 @@ def write_map_hdf5(path, data: xr.DataArray, truth: xr.Dataset | None = None) ->
     """Write a map in the input layout (atomically): dataset ``intensity`` (energy last) with
     attribute ``dims``, 1-D ``binding_energy`` and one 1-D dataset per other dim; spectrum attrs
     as attributes of ``intensity``; the truth (if given) under group ``truth``."""
-    import h5py
-
-    from .atomic import atomic_path
+    from .atomic import atomic_h5
     from .fitting.maps import energy_last
     data = energy_last(data)
-    with atomic_path(path) as tmp:
-        with h5py.File(tmp, "w") as h5:
-            dset = h5.create_dataset("intensity", data=data.values,
-                                     chunks=_row_chunks(data.shape), compression="gzip",
-                                     compression_opts=1)
-            dset.attrs["dims"] = [str(d) for d in data.dims]
-            for k, v in data.attrs.items():
-                if isinstance(v, (str, int, float, bool, np.number)):
-                    dset.attrs[k] = v
-            for d in data.dims:
-                h5.create_dataset(str(d), data=np.asarray(data[d].values))
-            if truth is not None:
-                g = h5.create_group("truth")
-                for name, var in truth.data_vars.items():
-                    ds = g.create_dataset(name, data=var.values)
-                    ds.attrs["dims"] = [str(d) for d in var.dims]
-                g.create_dataset("species", data=np.array(truth.species.values, dtype="S"))
+    with atomic_h5(path, what="map") as h5:
+        dset = h5.create_dataset("intensity", data=data.values,
+                                 chunks=_row_chunks(data.shape), compression="gzip",
+                                 compression_opts=1)
+        dset.attrs["dims"] = [str(d) for d in data.dims]
+        for k, v in data.attrs.items():
+            if isinstance(v, (str, int, float, bool, np.number)):
+                dset.attrs[k] = v
+        for d in data.dims:
+            h5.create_dataset(str(d), data=np.asarray(data[d].values))
+        if truth is not None:
+            g = h5.create_group("truth")
+            for name, var in truth.data_vars.items():
+                ds = g.create_dataset(name, data=var.values)
+                ds.attrs["dims"] = [str(d) for d in var.dims]
+            g.create_dataset("species", data=np.array(truth.species.values, dtype="S"))
 
 
 def _row_chunks(shape: tuple[int, ...]) -> tuple[int, ...]:

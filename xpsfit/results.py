@@ -39,7 +39,9 @@ class Notice(str):
 NOTICE_CODES = ("at_bound", "zero_area", "no_uncertainty", "covariance_singular", "correlated",
                 "not_converged", "model_not_finite", "undetermined", "fraction_below_sigma",
                 "prior_pull", "background_not_converged", "undetermined_parameters",
-                "charge_reference", "monte_carlo", "range_clipped", "other")
+                "charge_reference", "monte_carlo", "range_clipped", "chi2", "chi2_relative",
+                "residual_structure", "main_at_bound", "background_above_data",
+                "fraction_uncertain", "other")
 
 
 @dataclass
@@ -74,7 +76,10 @@ class ComponentResult:
     shape: dict[str, float] = field(default_factory=dict)
     splitting: float = math.nan
     ratio: float = math.nan
-    present: bool | None = None   # filled by presence tests (series)
+    present: bool | None = None   # filled by presence tests (series, fit --presence)
+    presence_F: float = math.nan  # the presence test's F statistic and p-value
+    presence_p: float = math.nan
+    upper_limit: float = math.nan # fraction upper limit when not detected
     parameters: dict[str, str] = field(default_factory=dict)  # quantity -> parameter name
 
 
@@ -110,7 +115,9 @@ class FitResult:
     label: str = ""
     charge_shift: float = 0.0     # eV added to the spectrum's BE axis (attrs["charge_shift"])
     charge_reference: dict = field(default_factory=dict)  # region, species, measured, assigned,
-                                  # shift — when this fit set the shift itself (xpsfit.charge)
+                                  # shift — when this fit set the shift itself (xpsfit.fitting.referencing)
+    verdict: str = ""             # ok | doubtful | bad (xpsfit.engine.verdict, docs/verdicts.md)
+    verdict_reasons: list[Notice] = field(default_factory=list)
 
     @property
     def success(self) -> bool:
@@ -160,8 +167,11 @@ class FitResult:
                 "fwhm_param": c.fwhm_param, "area_in_region": c.area_in_region,
                 "lineshape": c.lineshape, "splitting": c.splitting, "ratio": c.ratio,
                 "present": "" if c.present is None else bool(c.present),
+                "presence_F": c.presence_F, "presence_p": c.presence_p,
+                "upper_limit": c.upper_limit,
                 "redchi": self.statistics.redchi, "success": self.success,
-                "charge_shift": self.charge_shift,
+                "charge_shift": self.charge_shift, "verdict": self.verdict,
+                "verdict_reasons": "; ".join(self.verdict_reasons),
             })
         return rows
 
@@ -193,7 +203,8 @@ class FitResult:
             "warnings": "\n".join(self.warnings), "flags": "\n".join(self.flags),
             "source_file": str(self.spectrum.attrs.get("source_file", "")),
             "block_index": int(self.spectrum.attrs.get("block_index", 0)),
-            "charge_shift": float(self.charge_shift),
+            "charge_shift": float(self.charge_shift), "verdict": self.verdict,
+            "verdict_reasons": "\n".join(self.verdict_reasons),
             "uncertainty": "1 sigma from the covariance (Poisson weights, scaled by "
                            "max(1, reduced chi2) for counts), propagated with correlations",
         })
@@ -206,6 +217,8 @@ class FitResult:
                  + f" — {self.recipe.region}, {self.recipe.lineshape}, "
                  f"background {self.recipe.background.type}",
                  f"  success: {self.success}   {st.message}",
+                 f"  verdict: {self.verdict or '?'}"
+                 + "".join(f"\n    - {r}" for r in self.verdict_reasons),
                  f"  chi2 = {st.chisqr:.4g}   reduced chi2 = {st.redchi:.4g}   N = {st.ndata}"
                  f"   n_varys = {st.nvarys}   nfev = {st.nfev}",
                  f"  charge shift = {self.charge_shift:+.3f} eV" + self._reference_text(),
@@ -245,8 +258,9 @@ class FitResult:
 TABLE_COLUMNS = ["spectrum", "label", "species", "species_label", "area", "area_stderr",
                  "fraction", "fraction_stderr", "fraction_mc_stderr", "position",
                  "position_stderr", "fwhm", "fwhm_stderr", "fwhm_param", "area_in_region",
-                 "lineshape", "splitting", "ratio", "present", "redchi", "success",
-                 "charge_shift"]
+                 "lineshape", "splitting", "ratio", "present", "presence_F", "presence_p",
+                 "upper_limit", "redchi", "success",
+                 "charge_shift", "verdict", "verdict_reasons"]
 
 
 @dataclass

@@ -233,3 +233,15 @@ def test_cancel_series_fit_keeps_window_usable(window, cnf_series, s2p_recipe, q
     w.fit_current()
     wait_idle(qtbot, w)
     assert w.current_result() is not None and w.errors == []
+
+
+def test_status_line_shows_the_verdict(fitted):
+    w = fitted
+    result = w.current_result()
+    w.refresh()
+    message = w.statusBar().currentMessage()
+    assert result.verdict in ("ok", "doubtful", "bad")
+    expected = "verdict ok" if result.verdict == "ok" else f"verdict {result.verdict.upper()}"
+    assert expected in message
+    for code in {r.code for r in result.verdict_reasons}:
+        assert code in message

@@ -8,6 +8,7 @@ to stop, so the stop always lands in a running fit, whatever the machine's load.
 """
 from __future__ import annotations
 
+import os
 import threading
 import time
 from pathlib import Path
@@ -80,8 +81,17 @@ def _corrupt_files(folder: Path, good: Path) -> list[Path]:
     foreign = folder / "foreign.h5"                     # a valid HDF5 file, not xpsfit's
     with h5py.File(foreign, "w") as f:
         f["x"] = np.arange(3)
+    hostile = folder / "hostile.h5"                     # xpsfit's format, entry links out
+    with h5py.File(hostile, "w") as f:
+        f.attrs["xpsfit_format"] = "xpsfit-results"
+        f.attrs["xpsfit_format_version"] = 2
+        e = f.create_group("entry")
+        e.attrs["NX_class"] = "NXentry"
+        e.attrs["xpsfit_index"] = 0
+        os.mkfifo(folder / "pipe")                      # following the link would hang
+        e["xpsfit"] = h5py.ExternalLink(str(folder / "pipe"), "/entry")
     (folder / "a_folder.vms").mkdir()
-    return paths + [foreign, folder / "a_folder.vms", folder / "missing.vms"]
+    return paths + [foreign, hostile, folder / "a_folder.vms", folder / "missing.vms"]
 
 
 def test_corrupt_files_report_one_line_each_and_lose_nothing(fitted, cnf_series, tmp_path):
@@ -99,6 +109,30 @@ def test_corrupt_files_report_one_line_each_and_lose_nothing(fitted, cnf_series,
     assert w.isVisible()
     # a good file opened together with the bad ones still opens
     assert w.open_paths([bad[0], cnf_series]) == 1 and len(w.files) == 2
+
+
+def test_special_files_and_huge_inputs_report_one_line_and_lose_nothing(fitted, tmp_path):
+    """Issue 18: a FIFO, /dev/zero and a CSV over the size limit, opened as spectra or as a
+    recipe, give one line each; nothing blocks, nothing fills memory, the fit stays."""
+    import os
+
+    from xpsfit.io.limits import MAX_FILE_BYTES
+    w = fitted
+    before = (list(w.files), dict(w.results), w.recipe)
+    fifo = tmp_path / "pipe.vms"
+    os.mkfifo(fifo)
+    huge = tmp_path / "huge.csv"
+    with open(huge, "wb") as fh:   # sparse
+        fh.write(b"BE,counts\n1,2\n3,4\n")
+        fh.truncate(MAX_FILE_BYTES + 1)
+    bad = [fifo, Path("/dev/zero"), huge]
+    assert w.open_paths(bad) == 0
+    assert not w.load_recipe(fifo) and not w.load_recipe("/dev/zero")
+    assert len(w.hooked_errors) == 5
+    for message, needle in zip(w.hooked_errors, ["FIFO", "character device", "MiB limit",
+                                                 "FIFO", "character device"]):
+        assert needle in message and "\n" not in message, message
+    assert (w.files, w.results, w.recipe) == before
 
 
 # ------------------------------------------------------------------------- cancel midway

@@ -33,6 +33,8 @@ def register(subparsers) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed for --monte-carlo")
     p.add_argument("--verbose", "-v", action="store_true",
                    help="also list every skipped file/block with the reason")
+    p.add_argument("--strict", action="store_true",
+                   help="exit 1 when any fit's verdict is bad (docs/verdicts.md)")
     p.set_defaults(func=run)
 
 
@@ -79,6 +81,8 @@ def run(args) -> int:
             report(partial, time.monotonic() - t0, args.verbose)
         return 130
     report(result, time.monotonic() - t0, args.verbose)
+    if args.strict and result.verdict_counts()["bad"]:
+        return max(result.exit_code, 1)
     return result.exit_code
 
 
@@ -90,6 +94,11 @@ def report(result: BatchResult, seconds: float, verbose: bool = False) -> None:
     if result.failures:
         print("\nfailures:")
         print(format_table(result.failures))
+    bad = [f for f in result.fit_results() if f.verdict == "bad"]
+    if bad:
+        print("\nverdict bad:")
+        for f in bad:
+            print(f"  {f.spectrum_name()}: " + "; ".join(f.verdict_reasons[:3]))
     if result.skipped:
         if verbose:
             print("\nskipped:")

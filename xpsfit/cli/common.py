@@ -36,7 +36,19 @@ def summary_line(result) -> str:
     name = result.spectrum_name() + (f" [{result.label}]" if result.label else "")
     status = "" if result.success else "  NOT TRUSTWORTHY: " + "; ".join(result.flags)
     return (f"{name}: " + ", ".join(parts)
-            + f"  (reduced chi2 {result.statistics.redchi:.3g}){status}")
+            + f"  (reduced chi2 {result.statistics.redchi:.3g}){verdict_text(result)}{status}")
+
+
+def verdict_text(result, shown: int = 2) -> str:
+    """"  verdict BAD: reason; reason (+n more)" — reasons already printed as flags left out."""
+    if not result.verdict:
+        return ""
+    if result.verdict == "ok":
+        return "  verdict ok"
+    reasons = [r for r in result.verdict_reasons if not r.startswith("flag: ")]
+    more = f" (+{len(reasons) - shown} more, see --report)" if len(reasons) > shown else ""
+    return (f"  verdict {result.verdict.upper()}"
+            + (": " + "; ".join(reasons[:shown]) + more if reasons else ""))
 
 
 def plot_paths(path: str, n: int) -> list[Path]:
@@ -44,3 +56,11 @@ def plot_paths(path: str, n: int) -> list[Path]:
     if n == 1:
         return [p]
     return [p.with_name(f"{p.stem}_{k}{p.suffix}") for k in range(n)]
+
+
+def exit_status(results, args) -> int:
+    """1 when a fit is flagged not trustworthy or, with ``--strict``, when a verdict is bad."""
+    ok = all(r.success for r in results)
+    if getattr(args, "strict", False):
+        ok = ok and not any(r.verdict == "bad" for r in results)
+    return 0 if ok else 1

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from ..errors import FitError
-from .common import check_figure_options, plot_paths, size_arg, summary_line  # noqa: F401
+from .common import check_figure_options, exit_status, plot_paths, size_arg, summary_line  # noqa: F401
 from ..spectrum import region_key
 
 #: hooks for other fit modes (the series engineer appends one): (add_arguments, wants, run)
@@ -53,6 +53,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="recipe of the reference region whose [charge_reference] names a line "
                         "of that region (e.g. P 2p PS4 = 132.0): each acquisition (file, sample) "
                         "is shifted so that line sits at its energy before the fits")
+    p.add_argument("--strict", action="store_true",
+                   help="exit 1 when a fit's verdict is bad (docs/verdicts.md), not only when "
+                        "it is flagged not trustworthy")
+    p.add_argument("--presence", action="store_true",
+                   help="presence test (nested-model F-test + area > 3σ) of every species of "
+                        "every spectrum; printed, and in the table and HDF5")
 
 
 def run(args) -> int:
@@ -63,6 +69,7 @@ def run(args) -> int:
             ".pdf", ".png", ".svg"):          # "--report FILE.vms": the flag took a spectrum
         args.files.append(args.report)
         args.report = True
+    check_outputs(args)
     spectra = collect_spectra(args.files, recipe, args.select)
     if getattr(args, "charge_reference", None):
         spectra = apply_charge_reference(spectra, args.files, args.charge_reference)
@@ -70,8 +77,40 @@ def run(args) -> int:
         if wants(args):
             return int(run_ext(spectra, recipe, args) or 0)
     results = fit_all(spectra, recipe, args)
+    if args.presence:
+        from ..fitting.series import presence_of
+        for line in presence_lines(presence_of(results), results):
+            print(line)
     write_outputs(results, args)
-    return 0 if all(r.success for r in results) else 1
+    return exit_status(results, args)
+
+
+def presence_lines(tests, results) -> list[str]:
+    """One line per spectrum: each species present (F, p) or not detected (upper limit)."""
+    out = []
+    for j, r in enumerate(results):
+        parts = []
+        for t in (t for t in tests if t.series_index == j):
+            stat = f"F = {t.F:.3g}, p = {t.p_value:.2g}"
+            parts.append(f"{t.species} present ({stat})" if t.present else
+                         f"{t.species} not detected ({stat}; fraction < "
+                         f"{100 * t.upper_limit:.1f} %)")
+        out.append(f"  presence {r.spectrum_name()}: " + ", ".join(parts))
+    return out
+
+
+#: output options of ``fit`` (and its series extension) and what each writes
+OUTPUT_OPTIONS = (("table", "table"), ("plot", "figure"), ("report", "report"),
+                  ("save", "results"), ("onsets", "onsets table"), ("bars", "figure"))
+
+
+def check_outputs(args) -> None:
+    """Refuse an unwritable output before fitting, not after the whole fit."""
+    from ..atomic import check_target
+    for option, what in OUTPUT_OPTIONS:
+        value = getattr(args, option, None)
+        if isinstance(value, str) and value:
+            check_target(value, what=what)
 
 
 def collect_spectra(files, recipe, select: str | None) -> list:

@@ -79,7 +79,8 @@ def run(spectra, recipe, args) -> int:
             print()
     _write(res, args, report_path)
     _save([res], args)
-    return 0 if all(r.success for r in res.results) else 1
+    from .common import exit_status
+    return exit_status(res.results, args)
 
 
 def _save(results: list, args) -> None:
@@ -128,8 +129,8 @@ def run_groups(spectra, recipe, args) -> int:
     report_path = args.report if isinstance(args.report, str) else None
     write_figures(list(results.values()), display_names(results), args, report_path)
     _save(list(results.values()), args)
-    ok = all(r.success for res in results.values() for r in res.results)
-    return 0 if ok else 1
+    from .common import exit_status
+    return exit_status([r for res in results.values() for r in res.results], args)
 
 
 def display_names(results: dict) -> list[str]:

@@ -70,8 +70,10 @@ class _Bar:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..atomic import check_target
     from ..fitting.maps import fit_map_to_hdf5
     from ..recipe.spec import load_recipe
+    check_target(args.out, what="map result")
     recipe = load_recipe(args.recipe)
     if args.chunk is not None and args.chunk < 1:
         raise FitError("--chunk must be at least 1")
@@ -86,8 +88,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_demo(args: argparse.Namespace) -> int:
+    from ..atomic import check_target
     from ..demo import demo_map, write_map_hdf5
     ny, nx = _size(args.size)
+    check_target(args.out, what="map")
     data, truth = demo_map(ny, nx, seed=args.seed)
     write_map_hdf5(args.out, data, truth)
     print(f"wrote {ny}x{nx} synthetic S 2p map to {args.out}")

@@ -26,6 +26,7 @@ from .data import Data
 from .evaluate import segment_model
 from .rules import CORRELATION_WARN, SIGNIFICANCE, at_bound
 from .solvers import Solution
+from .verdict import judge
 from .structure import Param, Structure, single_params
 
 
@@ -228,6 +229,9 @@ def spectrum_result(s: Solved, j: int, *, label: str = "", monte_carlo: int = 0)
     redchi = chi_j / max(n - nv, 1)
     components = _components(s, j, records, view, s.cov, comps, seg.x)
     warnings, flags = _notices(s, j, records, components, cov_j, y, env, seg.x)
+    verdict, reasons = judge(norm_resid, nvarys=nv, absolute=bool(seg.absolute),
+                             warnings=warnings, flags=flags, components=components, data=y,
+                             background=bg, sigma=seg.sigma[0])
     aic, bic = stats.information_criteria(chi_j + prior_chi, n, nv)
     st_ = FitStatistics(chisqr=chi_j + prior_chi, redchi=redchi, aic=aic, bic=bic, ndata=n,
                         nvarys=nv, nfev=s.nfev, success=s.success, message=s.message,
@@ -242,7 +246,7 @@ def spectrum_result(s: Solved, j: int, *, label: str = "", monte_carlo: int = 0)
     return FitResult(spectrum=spectrum, recipe=st.recipe, parameters=records, covariance=cov_j,
                      covariance_names=free_names, components=components, curves=curves,
                      statistics=st_, warnings=warnings, flags=flags, label=lab,
-                     monte_carlo=monte_carlo,
+                     monte_carlo=monte_carlo, verdict=verdict, verdict_reasons=reasons,
                      charge_shift=float(spectrum.attrs.get("charge_shift", 0.0) or 0.0))
 
 
@@ -285,9 +289,11 @@ def _notices(s: Solved, j: int, records, components, cov_j, y, env, x):
                                f"on {seg.clipped[0]:g}–{seg.clipped[1]:g} eV", "range_clipped",
                                parameter="range"))
     if not seg.bg_converged[0]:
-        warnings.append(Notice(f"the static {st.bg_type} background did not converge in "
-                               f"{st.recipe.background.max_iter} iterations (the last iterate is "
-                               "used): check the region limits and end points",
+        warnings.append(Notice(f"the static {st.bg_type} background has no solution between "
+                               "these end levels (the iteration did not settle in "
+                               f"{st.recipe.background.max_iter} steps and no fixed point "
+                               "exists): a LINEAR background was used instead — check the region "
+                               "limits and end points, or use shirley_active",
                                "background_not_converged", parameter="background"))
     if not (np.all(np.isfinite(env)) and math.isfinite(s.chisqr)):
         flags.append(Notice("the model contains NaN or infinite values", "model_not_finite"))

@@ -22,6 +22,29 @@ AT_BOUND_SIGMA = 0.01
 MIN_EXTRA_POINTS = 5
 
 
+# ---- the verdict of a fit (docs/verdicts.md; engine/verdict.py applies them)
+#: χ² with absolute (Poisson) weights is rejected when its p-value for N − p dof is below this
+VERDICT_P = 1e-3
+#: ... and then the fit is "doubtful" above this χ²ᵣ and "bad" above the next (real spectra with
+#: good fits sit at χ²ᵣ ≈ 1–2: line shapes are never exact at 10⁵ counts)
+VERDICT_REDCHI_DOUBTFUL = 2.0
+VERDICT_REDCHI_BAD = 5.0
+#: lag-1 autocorrelation of the normalised residuals (≈ 0 ± 1/√N for white noise; 1 − Abbe):
+#: structure beyond these is "doubtful" / "bad" (it must also exceed VERDICT_RHO_Z/√N)
+VERDICT_RHO_DOUBTFUL = 0.5
+VERDICT_RHO_BAD = 0.8
+VERDICT_RHO_Z = 4.0
+#: the static background lies above the data by more than this many σ on more than
+#: max(VERDICT_ABOVE_MIN, VERDICT_ABOVE_FRACTION · N) points: "bad"
+VERDICT_ABOVE_SIGMA = 3.0
+VERDICT_ABOVE_FRACTION = 0.02
+VERDICT_ABOVE_MIN = 3
+#: a component carrying at least VERDICT_FRACTION_MIN whose σ exceeds VERDICT_FRACTION_SIGMA
+#: times its fraction is "doubtful" (the fraction is consistent with 0: not determined)
+VERDICT_FRACTION_MIN = 0.05
+VERDICT_FRACTION_SIGMA = 1.0
+
+
 def endpoint_count(requested: int, n_points: int) -> int:
     """Points averaged at each end of a region for the static backgrounds and start values: the
     recipe's ``endpoints``, but at most a quarter of the region (never fewer than 1)."""
@@ -39,4 +62,7 @@ def at_bound(value: float, lo: float, hi: float, stderr: float = math.nan) -> bo
 
 
 __all__ = ["SIGNIFICANCE", "CORRELATION_WARN", "COND_MAX", "DEAD_COLUMN", "AT_BOUND_SPAN",
-           "AT_BOUND_SIGMA", "MIN_EXTRA_POINTS", "endpoint_count", "at_bound"]
+           "AT_BOUND_SIGMA", "MIN_EXTRA_POINTS", "endpoint_count", "at_bound", "VERDICT_P",
+           "VERDICT_REDCHI_DOUBTFUL", "VERDICT_REDCHI_BAD", "VERDICT_RHO_DOUBTFUL",
+           "VERDICT_RHO_BAD", "VERDICT_RHO_Z", "VERDICT_ABOVE_SIGMA", "VERDICT_ABOVE_FRACTION",
+           "VERDICT_ABOVE_MIN", "VERDICT_FRACTION_MIN", "VERDICT_FRACTION_SIGMA"]

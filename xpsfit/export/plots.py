@@ -185,7 +185,7 @@ def save_figure(fig: Figure, path: str | os.PathLike, *, dpi: int = 300) -> None
     try:
         # svg.fonttype "none" keeps text as text (editable in Inkscape/Illustrator);
         # pdf.fonttype 42 embeds TrueType fonts, which journals' PDF checks accept
-        with atomic_path(path) as tmp, rc_context(VECTOR_RC):
+        with atomic_path(path, what="figure") as tmp, rc_context(VECTOR_RC):
             fig.savefig(tmp, format=fmt, dpi=int(dpi), metadata=_metadata(fmt))
     except OSError as exc:
         raise ExportError(f"cannot write figure: {exc.strerror or exc}", path=path) from None

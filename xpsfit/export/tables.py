@@ -48,7 +48,7 @@ def write_table(results: FitResult | Iterable[FitResult], path: str | os.PathLik
 def write_rows(rows: list[dict], columns: list[str], path: str | os.PathLike) -> None:
     """Write dict rows as CSV with the given columns (NaN/None as empty cells), atomically."""
     try:
-        with atomic_write(path, "w", newline="") as fh:
+        with atomic_write(path, "w", newline="", what="table") as fh:
             w = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
             w.writeheader()
             for row in rows:

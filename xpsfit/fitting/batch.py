@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import Cancelled, FitError, UnsupportedFormatError, XpsfitError
+from ..errors import Cancelled, FileFormatError, FitError, UnsupportedFormatError, XpsfitError
 from ..recipe.spec import Recipe
 from ..results import FitResult, SeriesResult
 from ..spectrum import region_key
@@ -70,9 +70,25 @@ class BatchResult:
             return 2
         return 1 if self.failures else 0
 
+    def fit_results(self) -> list[FitResult]:
+        """Every spectrum's FitResult (series expanded), in result order."""
+        return [f for r in self.results
+                for f in (r.results if isinstance(r, SeriesResult) else [r])]
+
+    def verdict_counts(self) -> dict[str, int]:
+        """{"ok": n, "doubtful": n, "bad": n} over every fitted spectrum."""
+        counts = {"ok": 0, "doubtful": 0, "bad": 0}
+        for f in self.fit_results():
+            if f.verdict in counts:
+                counts[f.verdict] += 1
+        return counts
+
     def summary(self) -> str:
         text = (f"fitted {self.fitted}, failed {len(self.failures)}, "
                 f"skipped {len(self.skipped)}")
+        v = self.verdict_counts()
+        if any(v.values()):
+            text += f"; verdicts {v['ok']} ok, {v['doubtful']} doubtful, {v['bad']} bad"
         return text + (" (interrupted: results so far kept)" if self.interrupted else "")
 
 
@@ -99,8 +115,10 @@ def expand_inputs(inputs: Iterable[str | os.PathLike]) -> tuple[list[Path], list
         elif p.is_dir():
             for f in _walk(p):
                 add(f)
+        elif p.exists():   # a FIFO, device or socket: read() refuses it by name, one row
+            add(p)
         elif glob.has_magic(str(raw)):
-            matches = sorted(glob.glob(str(raw), recursive=True))
+            matches = _glob(str(raw))
             for m in matches:
                 mp = Path(m)
                 for f in (_walk(mp) if mp.is_dir() else [mp]):
@@ -112,7 +130,30 @@ def expand_inputs(inputs: Iterable[str | os.PathLike]) -> tuple[list[Path], list
     return files, missing
 
 
+def _glob(pattern: str) -> list[str]:
+    """``glob.glob(pattern, recursive=True)`` without following symbolic links to folders in
+    ``**``: Python 3.11's glob does follow them, and a link to its own folder makes the walk
+    endless. pathlib's ``**`` does not follow them."""
+    parts = Path(pattern).parts
+    fixed = next(i for i, part in enumerate(parts) if glob.has_magic(part))
+    base = Path(*parts[:fixed]) if fixed else Path(".")
+    rest = parts[fixed:]
+    hidden_ok = any(part.startswith(".") for part in rest)
+    out = []
+    try:
+        matches = list(base.glob(str(Path(*rest))))
+    except ValueError:   # "**" inside a name ("a**b"): plain glob, which never recurses
+        return sorted(glob.glob(pattern))
+    for match in matches:
+        rel = match.relative_to(base).parts
+        if hidden_ok or not any(part.startswith(".") for part in rel):
+            out.append(str(match) if fixed else os.path.join(*rel))
+    return sorted(out)
+
+
 def _walk(folder: Path) -> list[Path]:
+    """Files under ``folder``; os.walk does not follow links to folders, so a link loop cannot
+    make it endless."""
     out = []
     for root, dirs, names in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
@@ -301,7 +342,16 @@ def _spectrum(ref: _Ref):
         if len(_FILES) >= _FILE_CACHE:
             _FILES.pop(next(iter(_FILES)))
         _FILES[ref.path] = read(ref.path)
-    return _FILES[ref.path][ref.position]
+    spectra = _FILES[ref.path]
+    # the file may have changed since the scan (blocks lost, reordered): a failure row then,
+    # never a wrong spectrum or an IndexError
+    if ref.position >= len(spectra) or \
+            int(spectra[ref.position].attrs.get("block_index", ref.position)) != ref.block:
+        _FILES.pop(ref.path, None)
+        raise FileFormatError(f"file changed since it was scanned: block {ref.block} is no "
+                              f"longer where it was ({len(spectra)} spectra now)",
+                              path=ref.path, block=ref.block)
+    return spectra[ref.position]
 
 
 def _trouble(result: FitResult) -> str | None:
@@ -425,9 +475,10 @@ def batch(inputs: str | os.PathLike | Sequence[str | os.PathLike],
         except OSError as exc:
             raise FitError(f"cannot create the plots folder: {exc.strerror or exc}",
                            path=plots_dir) from None
-    for target in (out, table):
-        if target is not None and not Path(target).parent.is_dir():
-            raise FitError(f"folder {Path(target).parent} does not exist", path=target)
+    from ..atomic import check_target
+    for target, what in ((out, "results"), (table, "table")):
+        if target is not None:   # before any fit: a bad place fails now, not at the end
+            check_target(target, error=FitError, what=what)
 
     files, missing = expand_inputs(inputs)
     stems = _stems(files)

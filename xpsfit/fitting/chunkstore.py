@@ -10,6 +10,7 @@ is removed.
 """
 from __future__ import annotations
 
+import io
 import json
 import shutil
 from pathlib import Path
@@ -58,8 +59,12 @@ class ChunkStore:
         return {i for i in range(n_chunks) if self._file(i).exists()}
 
     def save(self, index: int, packed: np.ndarray) -> None:
-        with atomic_write(self._file(index), "wb") as fh:
-            np.save(fh, np.ascontiguousarray(packed, dtype=float), allow_pickle=False)
+        # through bytes: np.save on a real file uses fwrite, whose short write (disk full,
+        # ulimit -f) is an OSError without errno, i.e. without the reason the user needs
+        buf = io.BytesIO()
+        np.save(buf, np.ascontiguousarray(packed, dtype=float), allow_pickle=False)
+        with atomic_write(self._file(index), "wb", what="finished map chunk") as fh:
+            fh.write(buf.getbuffer())
 
     def load(self, index: int) -> np.ndarray:
         try:

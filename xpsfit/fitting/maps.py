@@ -19,7 +19,7 @@ Result layout (:func:`fit_map_to_hdf5`, read back by :func:`load_map_result`): o
 output variable with attribute ``dims`` — ``area``, ``area_stderr``, ``fraction``,
 ``fraction_stderr``, ``position``, ``position_stderr``, ``fwhm`` (..., species); ``success``,
 ``redchi``, ``nfev``, ``status`` (...: 0 fitted, 1 invalid data, 2 not converged, 3 no
-covariance); coordinates ``species`` and the map's dims; root attributes
+covariance), ``verdict`` (-1 not fitted, 0 ok, 1 doubtful, 2 bad); coordinates ``species`` and the map's dims; root attributes
 ``recipe_toml``, ``region``, ``xpsfit_version``.
 """
 from __future__ import annotations
@@ -99,6 +99,8 @@ def _dataset(packed: np.ndarray, species: list[str], lead_dims, coords: dict, at
     vars_["nfev"] = (tuple(lead_dims), cols["nfev"].astype(int))
     vars_["status"] = (tuple(lead_dims), cols["status"].astype(int),
                        {"meaning": "0 fitted, 1 invalid data, 2 not converged, 3 no covariance"})
+    vars_["verdict"] = (tuple(lead_dims), cols["verdict"].astype(int),
+                        {"meaning": "-1 not fitted, 0 ok, 1 doubtful, 2 bad (docs/verdicts.md)"})
     return xr.Dataset(vars_, coords={**coords, "species": list(species)}, attrs=attrs)
 
 
@@ -236,40 +238,89 @@ class _MapSource:
             self._flip = False
             self.where = str(self.attrs.get("source_file", "") or "")
             return
+        self._open_hdf5(Path(source))
+
+    def _open_hdf5(self, path: Path) -> None:
+        """Validate the whole layout (types, shapes, sizes, links) before reading any data;
+        every problem is one FileFormatError naming the file and the dataset or attribute."""
         import h5py
-        path = Path(source)
-        self.where = str(path)
-        self.path = str(path)
+
+        from ..io.limits import MAX_MAP_SPECTRA, MAX_POINTS, open_regular
+        from ..spectrum import ATTRS
+        self.where = where = str(path)
+        self.path = where
+
+        def fail(message: str, key: str | None = None) -> FileFormatError:
+            self.close()
+            return FileFormatError(message, path=where, key=key)
+
+        with open_regular(path, limit=2**62):   # a FIFO or device must not block h5py
+            pass
         try:
             self._h5 = h5py.File(path, "r")
         except (OSError, ValueError) as exc:
-            raise FileFormatError(f"cannot open HDF5 map: {exc}", path=str(path)) from None
+            raise FileFormatError(f"cannot open HDF5 map: {exc}", path=where) from None
         h5 = self._h5
-        if "intensity" not in h5 or DIM not in h5:
-            self.close()
-            raise FileFormatError(f"not an xpsfit map: needs datasets 'intensity' and {DIM!r}",
-                                  path=str(path))
-        ds = h5["intensity"]
-        dims = [d.decode() if isinstance(d, bytes) else str(d)
-                for d in ds.attrs.get("dims", [])]
-        if len(dims) != ds.ndim or dims[-1] != DIM:
-            self.close()
-            raise FileFormatError(f"'intensity' needs a 'dims' attribute naming its {ds.ndim} "
-                                  f"dimensions with {DIM!r} last", path=str(path),
-                                  key="intensity")
-        be = np.asarray(h5[DIM][()], dtype=float)
-        if be.shape != (ds.shape[-1],):
-            self.close()
-            raise FileFormatError(f"{DIM!r} has {be.size} values but 'intensity' has "
-                                  f"{ds.shape[-1]} energies", path=str(path), key=DIM)
+        for name in ("intensity", DIM):
+            link = h5.get(name, getlink=True)
+            if link is None:
+                raise fail(f"not an xpsfit map: needs datasets 'intensity' and {DIM!r}")
+            if not isinstance(link, h5py.HardLink):   # never follow a link out of the file
+                raise fail(f"{name!r} is a link ({type(link).__name__}); only datasets stored in "
+                           "the file are read", key=name)
+            if not isinstance(h5[name], h5py.Dataset):
+                raise fail(f"{name!r} must be a dataset, not a {type(h5[name]).__name__}",
+                           key=name)
+        ds, energy = h5["intensity"], h5[DIM]
+        if ds.dtype.kind not in "iuf":
+            raise fail(f"'intensity' must hold numbers, not {ds.dtype}", key="intensity")
+        raw_dims = ds.attrs.get("dims")
+        try:
+            dims = [d.decode() if isinstance(d, bytes) else str(d)
+                    for d in np.atleast_1d(np.asarray(raw_dims)).tolist()] \
+                if raw_dims is not None and np.asarray(raw_dims).dtype.kind in "OSU" else None
+        except (UnicodeDecodeError, TypeError, ValueError):
+            dims = None
+        if not dims or len(dims) != ds.ndim or dims[-1] != DIM or len(set(dims)) != len(dims):
+            raise fail(f"'intensity' needs a 'dims' attribute naming its {ds.ndim} "
+                       f"dimensions (text, each once) with {DIM!r} last", key="intensity")
+        if energy.ndim != 1 or energy.shape[0] != ds.shape[-1] or energy.dtype.kind not in "iuf":
+            raise fail(f"{DIM!r} must be 1-D numbers, one per energy of 'intensity' "
+                       f"({ds.shape[-1]}), not {energy.dtype} of shape {energy.shape}", key=DIM)
+        spectra = int(np.prod(ds.shape[:-1], dtype=float))
+        if ds.shape[-1] > MAX_POINTS or spectra > MAX_MAP_SPECTRA:
+            raise fail(f"'intensity' of shape {ds.shape} is over the limits ({MAX_MAP_SPECTRA} "
+                       f"spectra of at most {MAX_POINTS} points)", key="intensity")
+        be = np.asarray(energy[()], dtype=float)
+        steps = np.diff(be)
+        if not np.all(np.isfinite(be)) or not (np.all(steps > 0) or np.all(steps < 0)):
+            raise fail(f"{DIM!r} must be finite and strictly monotonic", key=DIM)
         self._flip = be.size > 1 and be[0] > be[-1]
         self.x = be[::-1] if self._flip else be
         self.lead = tuple(dims[:-1])
         self.shape = tuple(ds.shape[:-1])
-        self.coords = {d: np.asarray(h5[d][()]) for d in self.lead if d in h5}
-        self.attrs = {k: (v.decode() if isinstance(v, bytes) else v)
-                      for k, v in ds.attrs.items() if k != "dims"}
-        self.attrs.setdefault("source_file", str(path))
+        self.coords = {}
+        for d, n in zip(self.lead, self.shape):
+            if d not in h5:
+                continue
+            if not isinstance(h5.get(d, getlink=True), h5py.HardLink) or \
+                    not isinstance(h5[d], h5py.Dataset) or h5[d].shape != (n,):
+                raise fail(f"coordinate {d!r} must be a 1-D dataset of {n} values", key=d)
+            self.coords[d] = np.asarray(h5[d][()])
+        self.attrs = {}
+        for k, v in ds.attrs.items():
+            if k == "dims":
+                continue
+            if isinstance(v, bytes):
+                v = v.decode("utf-8", "replace")
+            if isinstance(v, np.ndarray) and v.ndim == 0:
+                v = v.item()
+            if isinstance(v, (str, int, float, bool, np.number, np.bool_)):
+                self.attrs[k] = v
+            elif k in ATTRS:   # one value belongs here: an array would reach the fit
+                raise fail(f"attribute {k!r} of 'intensity' must be one value, not "
+                           f"{type(v).__name__}", key=k)
+        self.attrs.setdefault("source_file", where)
         self._arr = ds
 
     @property
@@ -277,7 +328,12 @@ class _MapSource:
         return self._flip
 
     def rows(self, r0: int, r1: int) -> np.ndarray:
-        block = np.asarray(self._arr[r0:r1], dtype=float)
+        try:
+            block = np.asarray(self._arr[r0:r1], dtype=float)
+        except (OSError, ValueError, TypeError) as exc:   # a corrupt chunk, a broken filter
+            raise FileFormatError(f"cannot read rows {r0}..{r1 - 1} of 'intensity': "
+                                  f"{str(exc).splitlines()[0][:200]}", path=self.where or None,
+                                  key="intensity") from None
         return block[..., ::-1] if self._flip else block
 
     def close(self):
@@ -294,8 +350,9 @@ def fit_map_to_hdf5(source, recipe, out, *, chunk: int | None = None, client=Non
     ``source``: an HDF5 map (layout in the module docstring) or an in-memory DataArray. Blocks of
     whole rows of the first map dimension, about ``chunk`` spectra each (default
     :func:`_default_chunk`), are fitted on local processes (``jobs``, default CPU count) or a
-    ``dask.distributed`` ``client`` / scheduler address. For an HDF5 source only (path, row range) travels to a worker, which opens the file
-    read-only and reads its own rows (the file must be reachable by that path on the workers).
+    ``dask.distributed`` ``client`` / scheduler address. For an HDF5 source only (path, row
+    range) travels to a worker, which opens the file read-only and reads its own rows (the file
+    must be reachable by that path on the workers).
     At most 2 × workers blocks are in flight, so memory is bounded by the chunk size, not the map
     size. The parent alone writes: every finished block goes atomically into the
     :class:`~xpsfit.fitting.chunkstore.ChunkStore` beside ``out``; rerunning the same call after a
@@ -304,8 +361,10 @@ def fit_map_to_hdf5(source, recipe, out, *, chunk: int | None = None, client=Non
     """
     import time
 
+    from ..atomic import check_target
     from .chunkstore import ChunkStore
     recipe = _recipe(recipe)
+    check_target(out, what="map result")   # before the fit, not after it
     src = _MapSource(source)
     t0 = time.perf_counter()
     try:
@@ -392,22 +451,19 @@ def _fit_blocks(src, recipe, attrs, blocks, done, store, runner, progress) -> No
 
 def _assemble(src, recipe, attrs, blocks, store, out) -> int:
     """Write ``out`` from the finished chunks, one chunk in memory at a time; failed pixels."""
-    import h5py
-
     from .. import __version__
-    from ..atomic import atomic_path
+    from ..atomic import atomic_h5
     species = _species(recipe)
     failed = 0
-    with atomic_path(out) as tmp:
-        with h5py.File(tmp, "w") as h5:
-            dsets = _create_outputs(h5, src, species, recipe, attrs, __version__)
-            for index, (a, b) in enumerate(blocks):
-                packed = store.load(index)
-                cols = unpack_columns(packed.reshape((b - a,) + src.shape[1:] + (-1,)),
-                                      len(species))
-                for k, ds in dsets.items():
-                    ds[a:b] = cols[k] > 0.5 if k == "success" else cols[k]
-                failed += int(np.sum(cols["success"] <= 0.5))
+    with atomic_h5(out, what="map result") as h5:
+        dsets = _create_outputs(h5, src, species, recipe, attrs, __version__)
+        for index, (a, b) in enumerate(blocks):
+            packed = store.load(index)
+            cols = unpack_columns(packed.reshape((b - a,) + src.shape[1:] + (-1,)),
+                                  len(species))
+            for k, ds in dsets.items():
+                ds[a:b] = cols[k] > 0.5 if k == "success" else cols[k]
+            failed += int(np.sum(cols["success"] <= 0.5))
     return failed
 
 
@@ -422,7 +478,8 @@ def _create_outputs(h5, src: _MapSource, species, recipe, attrs, version) -> dic
         d.attrs["dims"] = [*src.lead, "species"]
         dsets[k] = d
     for k in SCALARS:
-        dtype = "bool" if k == "success" else ("i8" if k in ("nfev", "status") else "f8")
+        integer = k in ("nfev", "status", "verdict")
+        dtype = "bool" if k == "success" else ("i8" if integer else "f8")
         d = h5.create_dataset(k, shape=shape, dtype=dtype, chunks=(rows,) + shape[1:])
         d.attrs["dims"] = list(src.lead)
         dsets[k] = d

@@ -38,9 +38,11 @@ from ..numerics import backgrounds
 #: components and of FitResult.to_dataset()
 PER_SPECIES = ("area", "area_stderr", "fraction", "fraction_stderr", "position",
                "position_stderr", "fwhm")
-SCALARS = ("success", "redchi", "nfev", "status")
+SCALARS = ("success", "redchi", "nfev", "status", "verdict")
 #: status codes of a pixel
 STATUS = {0: "fitted", 1: "invalid data", 2: "not converged", 3: "no covariance"}
+#: verdict codes of a pixel (:func:`xpsfit.engine.verdict.judge`, the rules of every fit)
+VERDICT_CODES = {-1: "not fitted", 0: "ok", 1: "doubtful", 2: "bad"}
 
 _AREA, _POS, _FWHM = (QUANTITIES.index(q) for q in ("area", "position", "fwhm"))
 
@@ -174,7 +176,51 @@ def _outputs(st: Structure, data: Data, theta, success, nfev, valid, J, r) -> di
         no_cov = ~np.isfinite(vals["fraction_stderr"][valid]).any(axis=1)
         status[valid] = np.where(~success[valid], 2, np.where(no_cov, 3, 0))
     vals["status"] = status
+    vals["verdict"] = np.full(B, -1.0)
+    if valid.size:
+        vals["verdict"][valid] = _verdicts(st, data, P, r[:, :data.n_points], vals, valid,
+                                           status[valid])
     return vals
+
+
+def _verdicts(st: Structure, data: Data, P, r, vals, valid, status) -> np.ndarray:
+    """The verdict code of every fitted pixel, from the same :func:`judge` as a single fit; the
+    pixel's notices are the ones its arrays carry (not converged, no covariance, positions and
+    widths at their bounds)."""
+    from types import SimpleNamespace
+    from ..engine.rules import at_bound
+    from ..engine.verdict import VERDICTS, judge
+    from ..recipe.naming import param_name
+    from ..results import Notice
+    seg = data.segments[0]
+    static = seg.background is not None
+    rows = valid
+    q = st.qidx[0]
+    out = np.empty(len(valid))
+    for k, b in enumerate(rows):
+        flags = []
+        if status[k] == 2:
+            flags.append(Notice("fit did not converge", "not_converged"))
+        elif status[k] == 3:
+            flags.append(Notice("no covariance", "covariance_singular"))
+        comps, warnings = [], []
+        for ci, c in enumerate(st.components):
+            names = {qq: param_name(c.species, qq) for qq in ("position", "fwhm", "area")}
+            for qq, qi in (("position", _POS), ("fwhm", _FWHM)):
+                p = st.params[int(q[ci, qi])]
+                if p.kind == "free" and at_bound(float(P[k, q[ci, qi]]), p.min, p.max):
+                    warnings.append(Notice(f"{names[qq]} is at a bound", "at_bound", c.species,
+                                           names[qq]))
+            comps.append(SimpleNamespace(
+                species=c.species, parameters=names, area=vals["area"][b, ci],
+                area_stderr=vals["area_stderr"][b, ci], fraction=vals["fraction"][b, ci],
+                fraction_stderr=vals["fraction_stderr"][b, ci]))
+        verdict, _ = judge(r[k], nvarys=st.n_vars, absolute=bool(seg.absolute),
+                           warnings=warnings, flags=flags, components=comps, data=seg.y[b],
+                           background=seg.background[b] if static else None,
+                           sigma=seg.sigma[b])
+        out[k] = VERDICTS.index(verdict)
+    return out
 
 
 def _reseed(st: Structure, data: Data, theta, r, rows, min_gain: float = 0.01):
@@ -241,4 +287,4 @@ def _reseed(st: Structure, data: Data, theta, r, rows, min_gain: float = 0.01):
 
 
 __all__ = ["fit_spectra", "BatchResult", "unpack_columns", "template_spectrum", "PER_SPECIES",
-           "SCALARS", "STATUS", "fit_range"]
+           "SCALARS", "STATUS", "VERDICT_CODES", "fit_range"]

@@ -48,7 +48,7 @@ import numpy as np
 
 from ..errors import FitError, Progress, tick
 from ..recipe.spec import Recipe, check_range, check_region
-from ..results import FitResult, FitStatistics, SeriesResult
+from ..results import FitResult, FitStatistics, PresenceTest, SeriesResult
 from ..spectrum import region_key
 from ..engine import goodness as stats
 from ..engine.assemble import Solved, joint_notices, joint_records, solved, spectrum_result
@@ -232,6 +232,9 @@ def fit_series(spectra: Sequence, recipe: Recipe, *, order=None, labels: Sequenc
                 hit = [t for t in result.presence if t.label == r.label and
                        t.species == c.species]
                 c.present = hit[0].present if hit else None
+                if hit:
+                    c.presence_F, c.presence_p = hit[0].F, hit[0].p_value
+                    c.upper_limit = hit[0].upper_limit
     step(total, "done")
     return result
 
@@ -246,13 +249,43 @@ def _fit_each(spectra, recipe, labels, mode, step):
         results.append(r)
         if mode == "propagate":
             start = {k: p.value for k, p in r.parameters.items() if p.kind == "free"}
-        data = prepare_spectra(st, [r.spectrum])
-        theta = np.array([r.parameters[n].value for n in st.var_names])
-        singles.append(_solved_at(st, data, theta, r))
+        singles.append(_solved_of(st, r))
         step(j + 1, f"fitted {lab}")
     res = SeriesResult(results=results, labels=list(labels), recipe=recipe, mode=mode,
                        statistics=_series_statistics(results))
     return res, SeriesFit(list(spectra), None, singles)
+
+
+def _solved_of(st: Structure, result: FitResult) -> Solved:
+    """The engine's solved problem of a finished single fit (its data, θ at the result)."""
+    data = prepare_spectra(st, [result.spectrum])
+    theta = np.array([result.parameters[n].value for n in st.var_names])
+    return _solved_at(st, data, theta, result)
+
+
+def presence_of(results: Sequence[FitResult], *, alpha: float = 0.05) -> list[PresenceTest]:
+    """Presence tests of independent single fits (``xpsfit fit --presence``): the nested-model
+    test of :mod:`xpsfit.presence` for every species of every result, in independent mode (all
+    parameters of the spectrum refitted without the component). ``series_index`` is the
+    position in ``results``, ``label`` its spectrum name. Sets each component's ``present``,
+    ``presence_F``, ``presence_p`` and ``upper_limit``."""
+    from .presence import presence_tests
+    results = list(results)
+    if not results:
+        return []
+    singles = []
+    for r in results:
+        singles.append(_solved_of(compile_problem(r.recipe), r))
+    labels = [r.spectrum_name() for r in results]
+    view = SeriesResult(results=results, labels=labels, recipe=results[0].recipe,
+                        mode="independent")
+    tests = presence_tests(view, SeriesFit([r.spectrum for r in results], None, singles),
+                           alpha=alpha)
+    for t in tests:
+        c = results[t.series_index].component(t.species)
+        c.present, c.presence_F, c.presence_p = t.present, t.F, t.p_value
+        c.upper_limit = t.upper_limit
+    return tests
 
 
 def _solved_at(st: Structure, data, theta, result: FitResult) -> Solved:

@@ -22,6 +22,7 @@ import xarray as xr
 
 from ..errors import FileFormatError, UnsupportedFormatError, XpsfitError
 from ..spectrum import DIM
+from . import limits
 
 HEAD_BYTES = 65536
 
@@ -83,15 +84,13 @@ def supported_text() -> str:
 
 
 def _check_file(path: Path) -> bytes:
-    if not path.exists():
-        raise FileFormatError("no such file", path=path)
-    if path.is_dir():
-        raise FileFormatError("is a directory, not a spectrum file", path=path)
-    try:
-        with open(path, "rb") as fh:
+    # regular files only, size-capped: a FIFO or /dev/zero named *.vms must not hang or fill
+    # memory (the readers re-open through limits.read_bytes, which checks again)
+    with limits.open_regular(path) as fh:
+        try:
             head = fh.read(HEAD_BYTES)
-    except OSError as exc:
-        raise FileFormatError(f"cannot open: {exc.strerror or exc}", path=path) from None
+        except OSError as exc:
+            raise FileFormatError(f"cannot read: {exc.strerror or exc}", path=path) from None
     if not head:
         raise FileFormatError("empty file", path=path)
     return head
@@ -170,6 +169,7 @@ def read(path: str | os.PathLike, *, format: str | None = None, region: str | No
                               path=path) from exc
     if not spectra:
         raise FileFormatError(f"no spectra found (read as {name})", path=path)
+    limits.check_spectra(spectra, path)
     for s in spectra:
         if region and not s.attrs.get("region"):
             s.attrs["region"] = region

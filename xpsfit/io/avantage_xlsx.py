@@ -10,6 +10,7 @@ ignored. Avantage gives counts per second without dwell and scans, so ``counts_u
 """
 from __future__ import annotations
 
+import io
 import math
 import re
 from pathlib import Path
@@ -18,7 +19,7 @@ import numpy as np
 
 from ..errors import FileFormatError
 from ..spectrum import make_spectrum, normalise_region
-from . import region_from_text
+from . import limits, region_from_text
 
 NAME = "avantage_xlsx"
 SUFFIXES = (".xlsx",)
@@ -43,7 +44,10 @@ def read(path, *, excitation_energy: float | None = None, **options) -> list:
 
     path = Path(path)
     try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        wb = openpyxl.load_workbook(io.BytesIO(limits.read_bytes(path)), read_only=True,
+                                    data_only=True)
+    except FileFormatError:
+        raise
     except Exception as exc:  # zipfile/openpyxl raise many types for a broken workbook
         raise FileFormatError(f"not a readable xlsx workbook: {exc}", path=path) from None
     spectra = []

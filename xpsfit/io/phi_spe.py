@@ -26,7 +26,7 @@ import numpy as np
 
 from ..errors import FileFormatError
 from ..spectrum import make_spectrum, normalise_region
-from . import integral_counts, region_from_text
+from . import integral_counts, limits, region_from_text
 
 NAME = "phi_spe"
 SUFFIXES = (".spe",)
@@ -58,7 +58,7 @@ def _hv(text: str) -> float:
 
 def read(path, **options) -> list:
     path = Path(path)
-    data = path.read_bytes()
+    data = limits.read_bytes(path)
     lines, start = _header(data, path)
     keys: dict[str, str] = {}
     regions = []

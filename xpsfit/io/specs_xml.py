@@ -23,6 +23,7 @@ import numpy as np
 
 from ..errors import FileFormatError
 from ..spectrum import make_spectrum, normalise_region
+from . import limits
 
 NAME = "specs_xml"
 SUFFIXES = (".xml",)
@@ -87,7 +88,7 @@ def _is_float(text: str) -> bool:
 
 def read(path, **options) -> list:
     path = Path(path)
-    data = path.read_bytes()
+    data = limits.read_bytes(path)
     if b"<!ENTITY" in data:  # no entity expansion games in a local data file
         raise FileFormatError("XML entity declarations are not allowed in SPECS files", path=path)
     try:

@@ -11,6 +11,7 @@ FixedEnergies/snapshot regions (first column is not an energy) are skipped.
 """
 from __future__ import annotations
 
+import io
 import math
 import re
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ import numpy as np
 
 from ..errors import FileFormatError
 from ..spectrum import make_spectrum, normalise_region
+from . import limits
 
 NAME = "specs_xy"
 SUFFIXES = (".xy",)
@@ -31,7 +33,7 @@ _EXTRA = re.compile(r",\s*([A-Za-z ]+?):\s*(\d+)")
 
 
 def sniff(head: bytes, path: Path) -> bool:
-    text = head[:8192].decode("latin-1")
+    text = head[:8192].removeprefix(b"\xef\xbb\xbf").decode("latin-1")
     if "SpecsLab Prodigy" in text and text.lstrip().startswith("#"):
         return True
     return bool(re.search(r"^#\s*Region:", text, re.M) and "ColumnLabels" in head.decode("latin-1"))
@@ -72,7 +74,9 @@ def _parse(path: Path) -> tuple[dict[str, str], list[_Region]]:
     region: _Region | None = None
     block: _Block | None = None
     cycle = 0
-    with open(path, encoding="utf-8", errors="replace") as fh:
+    # utf-8-sig: Prodigy and editors on Windows may start the file with a BOM
+    with limits.open_regular(path) as binary, \
+            io.TextIOWrapper(binary, encoding="utf-8-sig", errors="replace") as fh:
         for lineno, raw in enumerate(fh, 1):
             line = raw.strip()
             if not line:
@@ -124,6 +128,9 @@ def _parse(path: Path) -> tuple[dict[str, str], list[_Region]]:
             if block.rows and len(row) != len(block.rows[0]):
                 raise FileFormatError(f"{len(row)} columns where the block has "
                                       f"{len(block.rows[0])}", path=path, line=lineno)
+            if len(block.rows) >= limits.MAX_POINTS:
+                raise FileFormatError(f"more than {limits.MAX_POINTS} rows in one curve, the "
+                                      "limit of points per spectrum", path=path, line=lineno)
             block.rows.append(row)
     return settings, regions
 

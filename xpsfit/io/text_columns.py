@@ -13,15 +13,18 @@ then rows of 2 or 3 numbers separated by comma, tab, semicolon or whitespace (sn
 """
 from __future__ import annotations
 
+import itertools
 import math
 import re
+from array import array
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import FileFormatError
 from ..spectrum import make_spectrum
-from . import add_coordinate, region_from_text
+from . import add_coordinate, limits, region_from_text
 
 NAME = "text_columns"
 SUFFIXES = (".csv", ".txt", ".dat", ".xy", ".tsv")
@@ -68,10 +71,35 @@ def _layout(lines: list[str]) -> tuple[int, str | None, int] | None:
                 widths = {len(r) for r in rows}
                 if len(widths) == 1 and widths.pop() in (2, 3):
                     return first + n_header, delim, len(rows[0])
-        # a header line must not itself be numeric data
+        # a header line must not itself be numeric data (in any of the delimiters)
         if n_header < MAX_HEADER_LINES and first + n_header < len(lines) and \
-                _numbers(lines[first + n_header], None) is not None:
-            return None
+                any(_numbers(lines[first + n_header], d) for d in _DELIMITERS):
+            break
+    return _damaged_layout(lines, first)
+
+
+def _damaged_layout(lines: list[str], first: int) -> tuple[int, str | None, int] | None:
+    """The layout of a column file with some broken rows (``156.1,abc``), so that the reader
+    can name the first bad line instead of calling the file an unknown format. Claimed only
+    when a header names exactly the columns that the first data row holds, and most rows are
+    good."""
+    for n_header in range(1, MAX_HEADER_LINES + 1):
+        if first + n_header >= len(lines):
+            break
+        names = lines[first + n_header - 1].strip().lstrip("#").strip()
+        body = [ln for ln in lines[first + n_header:first + n_header + 50] if ln.strip()]
+        if len(body) < 2:
+            continue
+        for delim in _DELIMITERS:
+            head = _numbers(body[0], delim)
+            if head is None or len(head) not in (2, 3):
+                continue
+            fields = _split(names, delim)
+            if len(fields) != len(head) or _numbers(names, delim) is not None:
+                continue
+            good = sum(1 for ln in body if (r := _numbers(ln, delim)) and len(r) == len(head))
+            if 2 * good >= len(body):
+                return first + n_header, delim, len(head)
     return None
 
 
@@ -82,6 +110,27 @@ def sniff(head: bytes, path: Path) -> bool:
     if len(head) >= 65536 and lines:  # the last line of a cut-off head may be partial
         lines = lines[:-1]
     return _layout(lines) is not None
+
+
+def _rows(lines: Iterable[str], start: int, delim: str | None, ncol: int, path: Path
+          ) -> np.ndarray:
+    """The numeric rows (streamed, at most ``limits.MAX_POINTS``); the first bad row is named
+    by its line number."""
+    values = array("d")
+    n = 0
+    for lineno, line in enumerate(lines, start + 1):
+        if not line.strip():
+            continue
+        nums = _numbers(line, delim)
+        if nums is None or len(nums) != ncol:
+            raise FileFormatError(f"expected {ncol} numbers, got {line.strip()[:40]!r}",
+                                  path=path, line=lineno)
+        n += 1
+        if n > limits.MAX_POINTS:
+            raise FileFormatError(f"more than {limits.MAX_POINTS} data rows, the limit of "
+                                  "points per spectrum", path=path, line=lineno)
+        values.extend(nums)
+    return np.frombuffer(values, dtype=float).reshape(-1, ncol) if n else np.zeros((0, ncol))
 
 
 def _hv_hint(text: str) -> float:
@@ -113,28 +162,44 @@ def _unit_hint(header: str) -> str:
     return "arbitrary"
 
 
+def _lines(fh) -> Iterator[str]:
+    """The lines of a binary file, decoded one by one (UTF-8, else Latin-1) so a big file is
+    never held as one text; line breaks as ``str.splitlines`` sees them."""
+    first = True
+    for raw in fh:
+        if first:
+            raw, first = raw.removeprefix(b"\xef\xbb\xbf"), False
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            text = raw.decode("latin-1")
+        yield from text.splitlines() or [""]
+
+
+def _preview(lines: Iterator[str]) -> list[str]:
+    """The first lines, enough for :func:`_layout` (it looks at 50 non-blank body lines)."""
+    out, filled = [], 0
+    for line in lines:
+        out.append(line)
+        filled += bool(line.strip())
+        if filled > MAX_HEADER_LINES + 52:
+            break
+    return out
+
+
 def read(path, *, region: str | None = None, axis: str | None = None,
          excitation_energy: float | None = None, **options) -> list:
     path = Path(path)
-    text = _decode(path.read_bytes())
-    lines = text.splitlines()
-    layout = _layout(lines)
-    if layout is None:
-        raise FileFormatError("not a 2- or 3-column numeric text file", path=path)
-    start, delim, ncol = layout
-    header_lines = [ln.strip().lstrip("#").strip() for ln in lines[:start] if ln.strip()]
+    with limits.open_regular(path) as fh:
+        lines = _lines(fh)
+        preview = _preview(lines)
+        layout = _layout(preview)
+        if layout is None:
+            raise FileFormatError("not a 2- or 3-column numeric text file", path=path)
+        start, delim, ncol = layout
+        header_lines = [ln.strip().lstrip("#").strip() for ln in preview[:start] if ln.strip()]
+        data = _rows(itertools.chain(preview[start:], lines), start, delim, ncol, path)
     header = " ".join(header_lines)
-    rows = []
-    for lineno in range(start, len(lines)):
-        line = lines[lineno]
-        if not line.strip():
-            continue
-        nums = _numbers(line, delim)
-        if nums is None or len(nums) != ncol:
-            raise FileFormatError(f"expected {ncol} numbers, got {line.strip()[:40]!r}",
-                                  path=path, line=lineno + 1)
-        rows.append(nums)
-    data = np.asarray(rows, dtype=float)
     file_axis = _axis_hint(header)
     if file_axis and axis and file_axis != axis:
         raise FileFormatError(f"header says {file_axis} but axis={axis} was given", path=path)

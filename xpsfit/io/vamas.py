@@ -22,6 +22,7 @@ import xarray as xr
 
 from ..errors import Cancelled, FileFormatError, UnsupportedFormatError
 from ..spectrum import DIM, make_spectrum, normalise_region, to_counts
+from . import limits
 from .casa import apply_calibration
 
 NAME = "vamas"
@@ -466,6 +467,8 @@ def _to_spectrum(b: _Block, h: _Header, path: str) -> xr.DataArray:
     # NaN/Inf text is corruption, not the standard's "missing" marker: refuse it rather than
     # silently fit a spectrum with holes
     bad = ~(np.isfinite(signal) & np.isfinite(energy))
+    if transmission is not None:
+        bad |= ~np.isfinite(transmission)
     if bad.any():
         raise fail(f"{int(bad.sum())} non-finite value(s) (NaN/Inf) in the data, first at "
                    f"point {int(np.argmax(bad)) + 1}")
@@ -477,6 +480,10 @@ def _to_spectrum(b: _Block, h: _Header, path: str) -> xr.DataArray:
 
     axis = _axis_kind(axis_label)
     be = b.excitation_energy - energy if axis == "KE" else energy
+    limits.check_excitation(b.excitation_energy, path=path, block=b.index, line=b.first_line)
+    if be.size and np.isfinite(be).all():   # no hν for a KE axis: make_spectrum says so
+        limits.check_binding_range(float(be.min()), float(be.max()), b.excitation_energy,
+                                   path=path, block=b.index, line=b.first_line)
     order = np.argsort(be, kind="stable")
     counts_unit = "counts/s" if _is_counts_per_second(signal_var) else "counts"
     scans = int(b.scans) if math.isfinite(b.scans) and b.scans >= 1 else 1
@@ -551,7 +558,7 @@ def read(path: str | Path, *, progress: Progress | None = None,
     p = Path(path)
     spath = str(path)
     try:
-        raw = p.read_bytes()
+        raw = limits.read_bytes(p)
     except OSError as exc:
         raise FileFormatError(f"cannot read file: {exc.strerror or exc}", path=spath) from None
     cur = _Cursor(decode(raw), spath)

@@ -194,7 +194,8 @@ def _atomic_write(target: Path, text: str) -> None:
         raise ExportError(f"folder {folder} does not exist", path=target)
     try:
         # Latin-1 is what VAMAS readers (CasaXPS included) expect; other characters become "?"
-        with atomic_write(target, "w", encoding="latin-1", errors="replace", newline="") as fh:
+        with atomic_write(target, "w", encoding="latin-1", errors="replace", newline="",
+                          what="VAMAS file") as fh:
             fh.write(text)
     except OSError as exc:
         raise ExportError(f"cannot write VAMAS file: {exc.strerror or exc}", path=target) from exc

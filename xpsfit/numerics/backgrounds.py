@@ -21,7 +21,7 @@ from xpsfit.errors import FitError
 
 __all__ = [
     "BACKGROUNDS", "STATIC_BACKGROUNDS", "BackgroundInputError", "endpoint_levels", "shirley",
-    "shirley_batch", "shirley_step",
+    "shirley_batch", "shirley_fixed_point", "shirley_step",
     "cumulative_integral", "tougaard", "tougaard_kernel", "linear", "none",
 ]
 
@@ -98,10 +98,12 @@ def shirley(x, y, *, endpoints: int = 5, tol: float = 1e-6, max_iter: int = 100,
     max|B⁽ᵏ⁾ − B⁽ᵏ⁻¹⁾| < tol·|I_hi − I_lo|. When I_hi == I_lo the Shirley is exactly the flat level
     and is returned at once (n_iter = 1).
 
-    Returns the background, or (background, n_iter, converged) with ``return_info=True``. If the
-    iteration does not converge the last iterate is returned with converged=False; if the peak
-    integral vanishes (data exactly on the background) the linear background is returned, also
-    flagged converged=False. Never NaN for finite input.
+    Returns the background, or (background, n_iter, converged) with ``return_info=True``. When
+    the iteration does not settle (it oscillates or runs away on real spectra whose high-BE end
+    lies below the Shirley step, e.g. a full C 1s window), the fixed point is solved directly
+    (:func:`shirley_fixed_point`) and converged=True if it exists; when no Shirley with these end
+    levels exists, or the peak integral vanishes, the LINEAR background is returned with
+    converged=False (the fit names the fallback). Never NaN for finite input.
     """
     x, y = _check(x, y, endpoints)
     i_lo, i_hi = endpoint_levels(y, endpoints)
@@ -124,6 +126,8 @@ def shirley(x, y, *, endpoints: int = 5, tol: float = 1e-6, max_iter: int = 100,
         if change < limit:
             converged = True
             break
+    if not converged:
+        bg, converged = _shirley_rescue(x, y, endpoints)
     return (bg, n_iter, converged) if return_info else bg
 
 
@@ -162,7 +166,63 @@ def shirley_batch(x, y, *, endpoints: int = 5, tol: float = 1e-6, max_iter: int 
     for b in np.flatnonzero(special):
         bg[b], _, converged[b] = shirley(x, y[b], endpoints=endpoints, tol=tol,
                                          max_iter=max_iter, return_info=True)
+    for b in np.flatnonzero(~converged & ~special):
+        bg[b], converged[b] = _shirley_rescue(x, y[b], endpoints)
     return bg, converged
+
+
+#: the fixed point is searched for k·(x_N − x_0) up to this: beyond it the "background" follows
+#: the data over a few points and is no Shirley step any more
+SHIRLEY_K_SPAN_MAX = 30.0
+
+
+def _shirley_curves(x: np.ndarray, y: np.ndarray, i_lo: float, k: np.ndarray) -> np.ndarray:
+    """B(k) (len(k), N): the discrete solution of B = I_lo + k·∫(y − B) (trapezoid, the same
+    sum as :func:`cumulative_integral`), by its exact recurrence
+    B_i (1 + a) = B_{i−1} (1 − a) + a (y_i + y_{i−1}), a = k·h_i/2."""
+    k = np.atleast_1d(np.asarray(k, dtype=float))
+    out = np.empty((k.size, x.size))
+    out[:, 0] = i_lo
+    h = np.diff(x)
+    for i in range(1, x.size):
+        a = 0.5 * k * h[i - 1]
+        out[:, i] = (out[:, i - 1] * (1 - a) + a * (y[i] + y[i - 1])) / (1 + a)
+    return out
+
+
+def shirley_fixed_point(x, y, *, endpoints: int = 5) -> np.ndarray | None:
+    """The Shirley background as the fixed point itself, without iterating: B = I_lo + k·∫(y − B)
+    is linear in B for a given k, so B(k) follows from a recurrence and k is the smallest
+    positive root of B_N(k) = I_hi (the least data-following solution). None when no root exists
+    for k·(x_N − x_0) ≤ :data:`SHIRLEY_K_SPAN_MAX` (the data cannot carry a Shirley step between
+    these end levels)."""
+    x, y = _check(x, y, endpoints)
+    i_lo, i_hi = endpoint_levels(y, endpoints)
+    if i_hi == i_lo:
+        return np.full_like(y, i_lo)
+    span = float(x[-1] - x[0])
+    ks = np.geomspace(1e-6, SHIRLEY_K_SPAN_MAX, 80) / span
+    g = _shirley_curves(x, y, i_lo, ks)[:, -1] - i_hi
+    s0 = np.sign(i_lo - i_hi)
+    change = np.flatnonzero(np.sign(g) != s0)
+    if change.size == 0:
+        return None
+    hi = int(change[0])
+    if hi == 0:
+        k = float(ks[0])
+    else:
+        from scipy.optimize import brentq
+        k = brentq(lambda kk: _shirley_curves(x, y, i_lo, kk)[0, -1] - i_hi,
+                   ks[hi - 1], ks[hi], xtol=1e-14 / span, rtol=1e-12)
+    return _shirley_curves(x, y, i_lo, k)[0]
+
+
+def _shirley_rescue(x, y, endpoints) -> tuple[np.ndarray, bool]:
+    """After a failed iteration: the directly solved fixed point, else the linear background."""
+    fixed = shirley_fixed_point(x, y, endpoints=endpoints)
+    if fixed is not None and np.all(np.isfinite(fixed)):
+        return fixed, True
+    return linear(x, y, endpoints=endpoints), False
 
 
 def tougaard_kernel(t, B: float = 2866.0, C: float = 1643.0, C_prime: float = 1.0,

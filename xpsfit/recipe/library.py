@@ -31,7 +31,13 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import LibraryError, XpsfitError
+from ..io.limits import (MAX_BINDING_EV, MAX_FWHM_EV, MAX_TOML_BYTES, MAX_TOML_DEPTH,
+                         MIN_BINDING_EV, MIN_FWHM_EV, check_toml_depth, read_bytes)
 from ..spectrum import region_key
+
+#: ranges every energy and width of a recipe or library must lie in (see io/limits.py)
+ENERGY_LIMITS = (MIN_BINDING_EV, MAX_BINDING_EV)
+FWHM_LIMITS = (MIN_FWHM_EV, MAX_FWHM_EV)
 
 #: confidence tags (see the domain reference): Confirmed, Literature, Textbook, Derived, Unconfirmed
 CONFIDENCE = {"C": "confirmed in the cited source", "L": "literature value, verify it",
@@ -238,7 +244,7 @@ class Checker:
         return value
 
     def number(self, value: Any, parts: tuple, *, positive: bool = False,
-               nonneg: bool = False) -> float:
+               nonneg: bool = False, within: tuple[float, float] | None = None) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise self.fail(parts, f"expected a number, got {_kind(value)}")
         v = float(value)
@@ -248,13 +254,18 @@ class Checker:
             raise self.fail(parts, f"must be > 0, got {v:g}")
         if nonneg and v < 0:
             raise self.fail(parts, f"must be >= 0, got {v:g}")
+        if within is not None and not within[0] <= v <= within[1]:
+            raise self.fail(parts, f"{v:g} is outside the limits {within[0]:g}..{within[1]:g} eV")
         return v
 
-    def integer(self, value: Any, parts: tuple, minimum: int = 0) -> int:
+    def integer(self, value: Any, parts: tuple, minimum: int = 0,
+                maximum: int | None = None) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.fail(parts, f"expected an integer, got {_kind(value)}")
         if value < minimum:
             raise self.fail(parts, f"must be >= {minimum}, got {value}")
+        if maximum is not None and value > maximum:
+            raise self.fail(parts, f"must be <= {maximum} (limit), got {value}")
         return value
 
     def string(self, value: Any, parts: tuple, *, nonempty: bool = True) -> str:
@@ -269,9 +280,9 @@ class Checker:
             raise self.fail(parts, f"expected true or false, got {_kind(value)}")
         return value
 
-    def pair(self, value: Any, parts: tuple, what: str, *, positive: bool = False
-             ) -> tuple[float, float]:
-        """``[lo, hi]`` with lo < hi."""
+    def pair(self, value: Any, parts: tuple, what: str, *, positive: bool = False,
+             within: tuple[float, float] | None = None) -> tuple[float, float]:
+        """``[lo, hi]`` with lo < hi (and inside ``within``, a documented limit, when given)."""
         if not isinstance(value, (list, tuple)) or len(value) != 2:
             raise self.fail(parts, f"{what} must be [low, high], got {_show(value)}")
         lo = self.number(value[0], parts, positive=positive)
@@ -279,6 +290,9 @@ class Checker:
         if not lo < hi:
             raise self.fail(parts, f"{what} ({lo:g}, {hi:g}) is empty (low > high)" if lo > hi else
                             f"{what} ({lo:g}, {hi:g}) has zero width")
+        if within is not None and not (within[0] <= lo and hi <= within[1]):
+            raise self.fail(parts, f"{what} ({lo:g}, {hi:g}) is outside the limits "
+                                   f"{within[0]:g}..{within[1]:g} eV")
         return lo, hi
 
     def string_list(self, value: Any, parts: tuple) -> list[str]:
@@ -299,7 +313,10 @@ def _show(value: Any) -> str:
 
 
 def parse_toml(text: str, source: str, error: type[XpsfitError]) -> dict:
-    """``tomllib.loads`` with syntax errors turned into ``error`` carrying the line number."""
+    """``tomllib.loads`` with syntax errors turned into ``error`` carrying the line number.
+    Nesting deeper than ``limits.MAX_TOML_DEPTH`` is refused first: tomllib recurses once per
+    level and 20 000 nested arrays end in RecursionError."""
+    check_toml_depth(text, source, error)
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -308,21 +325,19 @@ def parse_toml(text: str, source: str, error: type[XpsfitError]) -> dict:
         line = int(m.group(1)) if m else None
         msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", msg)
         raise error(f"TOML syntax error: {msg}", path=source or None, line=line) from None
+    except RecursionError:   # nesting the depth scan could not see; never a traceback
+        raise error(f"arrays/tables nested too deep (limit {MAX_TOML_DEPTH})",
+                    path=source or None) from None
 
 
 def read_text(path: Path, error: type[XpsfitError]) -> str:
+    """A recipe or library file as text: a regular file (not a FIFO or /dev/zero) of at most
+    ``limits.MAX_TOML_BYTES``, UTF-8."""
+    data = read_bytes(path, error=error, limit=MAX_TOML_BYTES, missing="file not found")
     try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise error("file not found", path=str(path)) from None
-    except IsADirectoryError:
-        raise error("is a folder, not a file", path=str(path)) from None
+        return data.decode("utf-8")
     except UnicodeDecodeError:
         raise error("not UTF-8 text (TOML files must be UTF-8)", path=str(path)) from None
-    except OSError as exc:
-        raise error(f"cannot read: {exc.strerror or exc}", path=str(path)) from None
-    except ValueError:  # a NUL byte in the name: no OS accepts it
-        raise error("not a valid file name (contains a NUL byte)", path=repr(str(path))) from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -548,12 +563,14 @@ def _parse_species(check: Checker, parts: tuple, key: str, data: Any,
     for required in ("position", "window", "fwhm"):
         if required not in data:
             raise check.fail(parts, f"species {key} needs {required!r}")
-    position = check.number(data["position"], parts + ("position",), positive=True)
-    window = check.pair(data["window"], parts + ("window",), "window")
+    position = check.number(data["position"], parts + ("position",), positive=True,
+                            within=ENERGY_LIMITS)
+    window = check.pair(data["window"], parts + ("window",), "window", within=ENERGY_LIMITS)
     if not window[0] <= position <= window[1]:
         raise check.fail(parts + ("window",), f"window ({window[0]:g}, {window[1]:g}) excludes "
                                               f"the start position {position:g}")
-    fwhm = check.pair(data["fwhm"], parts + ("fwhm",), "fwhm range", positive=True)
+    fwhm = check.pair(data["fwhm"], parts + ("fwhm",), "fwhm range", positive=True,
+                      within=FWHM_LIMITS)
     lineshape = data.get("lineshape")
     if lineshape is not None:
         check.string(lineshape, parts + ("lineshape",))

@@ -29,9 +29,11 @@ from typing import Any
 
 import tomli_w
 
-from ..numerics.backgrounds import BACKGROUNDS
 from ..errors import FitError, LibraryError, RecipeError
-from .library import Checker, Library, RegionDef, SpeciesDef, lineshape_names, load_library, parse_toml, read_text
+from ..io.limits import MAX_BACKGROUND_ITER, MAX_ENDPOINTS
+from ..numerics.backgrounds import BACKGROUNDS
+from .library import (ENERGY_LIMITS, FWHM_LIMITS, Checker, Library, RegionDef, SpeciesDef,
+                      lineshape_names, load_library, parse_toml, read_text)
 from .links import parse_expression, parse_link, valid_quantities
 from .naming import species_prefix
 from ..spectrum import DIM, region_key
@@ -226,7 +228,7 @@ def recipe_from_dict(data: dict, *, source: str = "", _text: str = "") -> Recipe
     recipe.shape = _shape(check, data.get("shape", {}), ("shape",), lineshape)
     recipe.shape_vary = check.boolean(data.get("shape_vary", False), ("shape_vary",))
     if "range" in data:
-        recipe.range = check.pair(data["range"], ("range",), "range")
+        recipe.range = check.pair(data["range"], ("range",), "range", within=ENERGY_LIMITS)
     recipe.background = _background(check, data.get("background", {}))
 
     raw_components = data.get("components")
@@ -332,11 +334,13 @@ def _background(check: Checker, raw: Any) -> BackgroundSpec:
             raise check.fail(parts + ("type",), f"unknown background {bg.type!r}; valid: "
                                                 f"{', '.join(BACKGROUNDS)}")
     if "endpoints" in raw:
-        bg.endpoints = check.integer(raw["endpoints"], parts + ("endpoints",), minimum=1)
+        bg.endpoints = check.integer(raw["endpoints"], parts + ("endpoints",), minimum=1,
+                                     maximum=MAX_ENDPOINTS)
     if "tol" in raw:
         bg.tol = check.number(raw["tol"], parts + ("tol",), positive=True)
     if "max_iter" in raw:
-        bg.max_iter = check.integer(raw["max_iter"], parts + ("max_iter",), minimum=1)
+        bg.max_iter = check.integer(raw["max_iter"], parts + ("max_iter",), minimum=1,
+                                    maximum=MAX_BACKGROUND_ITER)
     for k in ("tougaard_B", "tougaard_C"):
         if k in raw:
             setattr(bg, k, check.number(raw[k], parts + (k,), positive=True))
@@ -383,15 +387,17 @@ def _component(check: Checker, raw: Any, i: int, region: RegionDef, recipe: Reci
 
     position = sp.position
     if "position" in raw:
-        position = check.number(raw["position"], parts + ("position",), positive=True)
+        position = check.number(raw["position"], parts + ("position",), positive=True,
+                                within=ENERGY_LIMITS)
     window = sp.window
     if "window" in raw:
         w = raw["window"]
         if isinstance(w, (int, float)) and not isinstance(w, bool):
             half = check.number(w, parts + ("window",), positive=True)
-            window = (position - half, position + half)
+            window = check.pair([position - half, position + half], parts + ("window",),
+                                "window", within=ENERGY_LIMITS)
         else:
-            window = check.pair(w, parts + ("window",), "window")
+            window = check.pair(w, parts + ("window",), "window", within=ENERGY_LIMITS)
     if not window[0] <= position <= window[1]:
         raise check.fail(parts + ("window",), f"{where}window ({window[0]:g}, {window[1]:g}) "
                                               f"excludes the start position {position:g}")
@@ -400,13 +406,14 @@ def _component(check: Checker, raw: Any, i: int, region: RegionDef, recipe: Reci
     if "fwhm" in raw:
         f = raw["fwhm"]
         if isinstance(f, (int, float)) and not isinstance(f, bool):
-            value = check.number(f, parts + ("fwhm",), positive=True)
+            value = check.number(f, parts + ("fwhm",), positive=True, within=FWHM_LIMITS)
             # a fixed width keeps bounds that contain it (lmfit wants min < max)
             fwhm_bounds = (min(sp.fwhm[0], value / 2), max(sp.fwhm[1], value * 2))
             fwhm_vary = False
             fwhm = value
         else:
-            fwhm_bounds = check.pair(f, parts + ("fwhm",), "fwhm bounds", positive=True)
+            fwhm_bounds = check.pair(f, parts + ("fwhm",), "fwhm bounds", positive=True,
+                                     within=FWHM_LIMITS)
     if fwhm_vary:
         fwhm = 0.5 * (fwhm_bounds[0] + fwhm_bounds[1])
         if "fwhm_start" in raw:
@@ -618,7 +625,8 @@ def save_recipe(recipe: Recipe, path: str | os.PathLike) -> None:
 
     text = recipe_to_toml(recipe)
     try:
-        with atomic_write(path, "w", encoding="utf-8", newline="\n") as fh:
+        with atomic_write(path, "w", encoding="utf-8", newline="\n", error=RecipeError,
+                          what="recipe") as fh:
             fh.write(text)
     except OSError as exc:
         raise RecipeError(f"cannot write recipe: {exc.strerror or exc}", path=path) from None

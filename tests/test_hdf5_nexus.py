@@ -1,0 +1,73 @@
+"""HDF5 results are valid NeXus: every entry validates against the NXxps application definition
+bundled with pynxtools (its validator, the one behind ``pynx validate``)."""
+import json
+
+import h5py
+import numpy as np
+import pytest
+
+import xpsfit
+from xpsfit.export import hdf5
+
+from test_hdf5 import KB, S2P_RECIPE, synthetic_series
+
+validation = pytest.importorskip("pynxtools.dataconverter.validation",
+                                 reason="pynxtools (test extra) is not installed")
+from pynxtools.dataconverter.helpers import collector  # noqa: E402
+
+
+def nexus_problems(path) -> dict[str, list[str]]:
+    """Validator problems per entry (empty lists = valid), undocumented concepts included."""
+    out = {}
+    with h5py.File(path, "r") as f:
+        entries = [n for n in f if f[n].attrs.get("NX_class") == "NXentry"]
+        for name in entries:
+            definition = f[name]["definition"].asstr()[()]
+            collector.clear()
+            validation.validate_hdf_group_against(definition, f[name], str(path), False)
+            out[name] = sorted(collector.get())
+    collector.clear()
+    return out
+
+
+@pytest.fixture(scope="module")
+def recipe():
+    return xpsfit.load_recipe(S2P_RECIPE)
+
+
+@pytest.fixture(scope="module")
+def spectra():
+    return [s for s in xpsfit.read(KB) if s.attrs["region"] == "S 2p"]
+
+
+def test_fit_and_series_files_are_valid_nxxps(tmp_path, recipe, spectra):
+    fit = xpsfit.fit(spectra[1], recipe)
+    path = hdf5.save([fit, synthetic_series(recipe, spectra)], tmp_path / "r.h5")
+    problems = nexus_problems(path)
+    assert list(problems) == ["entry0000", "entry0001"]
+    assert problems == {"entry0000": [], "entry0001": []}
+    with h5py.File(path, "r") as f:
+        e = f["entry0000"]
+        assert e["definition"].asstr()[()] == "NXxps"
+        assert e["instrument/beam_probe/incident_energy"][()] == 1486.6
+        assert e["instrument/beam_probe/incident_energy"].attrs["units"] == "eV"
+        assert e["instrument/electronanalyzer/energydispersion/pass_energy"][()] == 20.0
+        # values NXxps requires but the spectrum file does not record are marked
+        assert "instrument/electronanalyzer/energydispersion/scheme" in \
+            json.loads(e["xpsfit"].attrs["nexus_assumed"])
+        assert e["sample/name"].asstr()[()] == spectra[1].attrs["sample"]
+        s = f["entry0001"]
+        assert [n for n in s if n.startswith("fit")] == ["fit0000", "fit0001", "fit0002"]
+        np.testing.assert_array_equal(s["data0002/data"][()], spectra[2].values)
+    assert len(hdf5.load_results(path)) == 2     # and xpsfit still reads it
+
+
+def test_validator_catches_a_missing_required_field(tmp_path, recipe, spectra):
+    """The check above can fail: remove a field NXxps requires and the validator says so."""
+    path = hdf5.save(xpsfit.fit(spectra[0], recipe), tmp_path / "r.h5")
+    with h5py.File(path, "a") as f:
+        del f["entry/fit/data/fit_sum"]
+        del f["entry/method"]
+    problems = nexus_problems(path)["entry"]
+    assert any("entry/method" in p for p in problems)
+    assert any("fit/data/fit_sum" in p for p in problems)
