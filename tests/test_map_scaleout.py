@@ -72,6 +72,9 @@ def test_local_cluster_reads_from_storage(stored, reference, recipe, tmp_path):
         summary = fit_map_to_hdf5(path, recipe, tmp_path / "res.h5", chunk=5, client=client)
     assert summary["chunks"] == 6 and summary["resumed"] == 0
     _same(load_map_result(tmp_path / "res.h5"), reference)
+    import h5py
+    with h5py.File(tmp_path / "res.h5", "r") as h5:    # one HDF5 chunk per block: no rewrites
+        assert h5["fraction"].chunks == (1, 5, 4) and h5["status"].chunks == (1, 5)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["res.h5"]      # parts folder removed
 
 

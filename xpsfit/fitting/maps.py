@@ -456,7 +456,8 @@ def _assemble(src, recipe, attrs, blocks, store, out) -> int:
     species = _species(recipe)
     failed = 0
     with atomic_h5(out, what="map result") as h5:
-        dsets = _create_outputs(h5, src, species, recipe, attrs, __version__)
+        dsets = _create_outputs(h5, src, species, recipe, attrs, __version__,
+                                rows=blocks[0][1] - blocks[0][0])
         for index, (a, b) in enumerate(blocks):
             packed = store.load(index)
             cols = unpack_columns(packed.reshape((b - a,) + src.shape[1:] + (-1,)),
@@ -467,11 +468,14 @@ def _assemble(src, recipe, attrs, blocks, store, out) -> int:
     return failed
 
 
-def _create_outputs(h5, src: _MapSource, species, recipe, attrs, version) -> dict:
+def _create_outputs(h5, src: _MapSource, species, recipe, attrs, version, rows: int) -> dict:
+    """The result datasets, HDF5-chunked like the fitted blocks (``rows`` rows each): a block
+    then fills whole chunks, where a larger chunk would be read back, patched and rewritten
+    at every block, and held in memory (the parent's memory grew with the map size)."""
     from ..recipe.spec import recipe_to_toml
     dsets = {}
     shape = src.shape
-    rows = max(1, min(shape[0], 256))
+    rows = max(1, min(shape[0], rows))
     for k in PER_SPECIES:
         d = h5.create_dataset(k, shape=shape + (len(species),), dtype="f8",
                               chunks=(rows,) + shape[1:] + (len(species),), fillvalue=np.nan)
