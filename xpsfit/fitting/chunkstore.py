@@ -62,13 +62,13 @@ class ChunkStore:
         # through bytes: np.save on a real file uses fwrite, whose short write (disk full,
         # ulimit -f) is an OSError without errno, i.e. without the reason the user needs
         buf = io.BytesIO()
-        np.save(buf, np.ascontiguousarray(packed, dtype=float), allow_pickle=False)
+        np.save(buf, np.ascontiguousarray(packed, dtype=float))   # floats: never pickled
         with atomic_write(self._file(index), "wb", what="finished map chunk") as fh:
             fh.write(buf.getbuffer())
 
     def load(self, index: int) -> np.ndarray:
         try:
-            return np.load(self._file(index), allow_pickle=False)
+            return np.load(self._file(index))     # numpy's default refuses pickled objects
         except (OSError, ValueError) as exc:
             raise FitError(f"unreadable finished chunk {index} ({exc}); delete the folder to "
                            "start again", path=str(self.folder)) from None
