@@ -22,6 +22,7 @@ from . import recipe_edit
 from .commands import RecipeEdit
 from .component_table import ComponentTable
 from .file_tree import FileTree, spectrum_caption
+from .model_editing import ModelEditing
 from .recipe_panel import RecipePanel
 from .series_view import SeriesView
 from .spectrum_view import SpectrumView
@@ -57,7 +58,7 @@ def _accepts_progress(func) -> bool:
     return "progress" in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
 
 
-class MainWindow(QMainWindow):
+class MainWindow(ModelEditing, QMainWindow):
     """The xpsfit desktop application.
 
     ``settings`` (QSettings) keeps recent files; ``error_hook(message)`` replaces the non-modal
@@ -108,7 +109,7 @@ class MainWindow(QMainWindow):
     def _build_layout(self) -> None:
         fit_page = QSplitter(Qt.Vertical)
         fit_page.addWidget(self.view)
-        fit_page.addWidget(self.table)
+        self._build_model_editing(fit_page)
         fit_page.setStretchFactor(0, 4)
         fit_page.setStretchFactor(1, 1)
         fit_page.setSizes([600, 200])
@@ -215,6 +216,7 @@ class MainWindow(QMainWindow):
         self.fit_button.clicked.connect(self.fit_current)
         self.series_button.clicked.connect(self.series_from_selection)
         self.fit_series_button.clicked.connect(self.fit_series)
+        self._connect_model_editing()
 
     # ================================================================== messages and errors
     def show_message(self, text: str, ms: int = 0) -> None:

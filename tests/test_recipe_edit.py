@@ -146,3 +146,15 @@ def test_added_satellite_lowers_chi2_and_fix_at_fitted_holds(tmp_path):
     loaded = _reload(fixed, tmp_path)
     headless = xpsfit.fit(sp, loaded)
     assert headless.statistics.redchi == pytest.approx(again.statistics.redchi, rel=1e-9)
+
+
+def test_fixed_is_a_link_not_a_micro_window(s2p, tmp_path):
+    r = xpsfit.set_fixed(s2p, "S0", True)
+    s0 = r.component("S0")
+    assert xpsfit.is_fixed(r, "S0") and not xpsfit.is_fixed(s2p, "S0")
+    assert s0.window == s2p.component("S0").window and not s0.fwhm_vary
+    assert f"position(S0) = {s0.position!r}" in recipe_to_toml(r)
+    assert _reload(r, tmp_path) == r
+    back = xpsfit.set_fixed(r, "S0", False)
+    assert not xpsfit.is_fixed(back, "S0") and back.component("S0").fwhm_vary
+    assert back.links == s2p.links

@@ -66,6 +66,8 @@ _API = {
     "duplicate_component": ("xpsfit.recipe.edit", "duplicate_component"),
     "rename_component": ("xpsfit.recipe.edit", "rename_component"),
     "fix_at_fitted": ("xpsfit.recipe.edit", "fix_at_fitted"),
+    "set_fixed": ("xpsfit.recipe.edit", "set_fixed"),
+    "is_fixed": ("xpsfit.recipe.edit", "is_fixed"),
     "set_link": ("xpsfit.recipe.edit", "set_link"),
     "link_of": ("xpsfit.recipe.edit", "link_of"),
     "casa_link": ("xpsfit.recipe.edit", "casa_link"),

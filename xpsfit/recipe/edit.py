@@ -172,30 +172,54 @@ def rename_component(recipe: Recipe, name: str, new_name: str, *,
     return _rebuild(recipe, data)
 
 
+def is_fixed(recipe: Recipe, name: str) -> bool:
+    """True when the position of ``name`` is set to a number by a link and its FWHM is fixed."""
+    c = recipe.components[_index(recipe, name)]
+    return (not c.fwhm_vary) and bool(_NUMBER.match(link_of(recipe, name, "position")))
+
+
+def set_fixed(recipe: Recipe, name: str, fixed: bool = True, *, position: float | None = None,
+              fwhm: float | None = None, area: float | None = None) -> Recipe:
+    """Fix (or free) the position and FWHM of ``name``, at ``position``/``fwhm`` or at its start
+    values. The position is fixed by the link ``position(name) = value`` (no artificial window
+    is saved); freeing it drops that link and gives the FWHM its bounds back."""
+    i = _index(recipe, name)
+    spec = recipe.components[i]
+    data = recipe_to_dict(recipe)
+    c = data["components"][i]
+    links = [t for t in data.get("links", []) if _target(recipe, t) != (name, "position")]
+    if fixed:
+        pos = float(spec.position if position is None else position)
+        width = float(spec.fwhm if fwhm is None else fwhm)
+        if not (math.isfinite(pos) and math.isfinite(width) and width > 0):
+            raise RecipeError(f"{name}: cannot fix at position {pos:g}, FWHM {width:g}",
+                              key=f"components.{name}", **_where(recipe))
+        lo, hi = c["window"]
+        c["position"] = pos
+        c["window"] = [min(lo, pos), max(hi, pos)]
+        c["fwhm"] = width
+        c.pop("fwhm_start", None)
+        if area is not None and math.isfinite(area) and area >= 0:
+            c["area"] = float(area)
+        links.append(f"position({name}) = {pos!r}")
+    elif not spec.fwhm_vary:
+        lo, hi = spec.fwhm_bounds
+        c["fwhm"] = [min(lo, spec.fwhm), max(hi, spec.fwhm)]
+        c["fwhm_start"] = spec.fwhm
+    data.pop("links", None)
+    if links:
+        data["links"] = links
+    return _rebuild(recipe, data)
+
+
 def fix_at_fitted(recipe: Recipe, result, name: str) -> Recipe:
     """Component ``name`` fixed at its fitted position and FWHM from ``result`` (its area starts
-    there too): the position by the link ``position(name) = value``, the FWHM as a number."""
+    at the fitted area)."""
     comp = next((c for c in result.components if c.species == name), None)
     if comp is None:
         raise RecipeError(f"the fit has no component {name!r}; fit first", key="components",
                           **_where(recipe))
-    if not (math.isfinite(comp.position) and math.isfinite(comp.fwhm) and comp.fwhm > 0):
-        raise RecipeError(f"{name}: the fitted position or FWHM is not a number; cannot fix it",
-                          key=f"components.{name}", **_where(recipe))
-    i = _index(recipe, name)
-    data = recipe_to_dict(recipe)
-    c = data["components"][i]
-    lo, hi = c["window"]
-    pos = float(comp.position)
-    c["position"] = pos
-    c["window"] = [min(lo, pos), max(hi, pos)]
-    c["fwhm"] = float(comp.fwhm)
-    c.pop("fwhm_start", None)
-    if math.isfinite(comp.area) and comp.area >= 0:
-        c["area"] = float(comp.area)
-    data["links"] = [t for t in data.get("links", [])
-                     if _target(recipe, t) != (name, "position")] + [f"position({name}) = {pos!r}"]
-    return _rebuild(recipe, data)
+    return set_fixed(recipe, name, True, position=comp.position, fwhm=comp.fwhm, area=comp.area)
 
 
 # ------------------------------------------------------------------------------ links
