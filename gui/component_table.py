@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTab
 
 import xpsfit
 
-from .palette import species_colour
+from .palette import text_colour
 COLUMNS = ["Species", "Position (eV)", "FWHM (eV)", "Area", "Fraction (%)",
            "Pos. min", "Pos. max", "FWHM min", "FWHM max", "Fixed",
            "Pos. link", "FWHM link", "Area link"]
@@ -117,7 +117,7 @@ class ComponentTable(QTableWidget):
         letter = xpsfit.row_letter(row)
         name = QTableWidgetItem(f"{letter} ■ {label}")
         name.setToolTip(f"row {letter}: {species}")
-        name.setForeground(QBrush(QColor(species_colour(species))))
+        name.setForeground(QBrush(QColor(text_colour(species))))
         name.setData(Qt.UserRole, species)
         name.setFlags(Qt.ItemIsSelectable | Qt.ItemIsEnabled)
         self.setItem(row, 0, name)

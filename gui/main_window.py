@@ -229,12 +229,23 @@ class MainWindow(ModelEditing, QMainWindow):
         if self.error_hook is not None:
             self.error_hook(message)
             return
+        if self._error_box is not None and self._error_box.isVisible():
+            self._append_error(message)
+            return
         # non-modal so background work, tests and screenshot runs never block on it
         box = QMessageBox(QMessageBox.Warning, "xpsfit", message, QMessageBox.Ok, self)
         box.setModal(False)
         box.setAttribute(Qt.WA_DeleteOnClose, False)
         box.show()
         self._error_box = box
+
+    #: lines kept in the one error dialog (a burst of bad files must not grow it off-screen)
+    ERROR_LINES = 12
+
+    def _append_error(self, message: str) -> None:
+        """One dialog for a burst of errors (several bad files): newest line last."""
+        lines = self._error_box.text().split("\n") + [message]
+        self._error_box.setText("\n".join(lines[-self.ERROR_LINES:]))
 
     # ================================================================== files
     def open_dialog(self) -> None:

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout
 
 import xpsfit
 
-from .palette import species_colour
+from .palette import text_colour
 from .recipe_edit import BACKGROUNDS, LINESHAPES
 
 
@@ -210,7 +210,7 @@ class RecipePanel(QWidget):
             item.setData(Qt.UserRole, key)
             item.setFlags(Qt.ItemIsEnabled | Qt.ItemIsSelectable | Qt.ItemIsUserCheckable)
             item.setCheckState(Qt.Checked if key in checked else Qt.Unchecked)
-            item.setForeground(QBrush(QColor(species_colour(key))))
+            item.setForeground(QBrush(QColor(text_colour(key))))
             if sd is not None and sd.references:
                 item.setToolTip("\n".join(r.citation for r in sd.references))
             self.species_list.addItem(item)
