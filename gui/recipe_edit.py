@@ -122,7 +122,6 @@ def with_species(recipe, species: list[str]):
 
 def new_recipe(library: str, region: str, species: list[str], lineshape: str,
                background: str):
-    return xpsfit.recipe_from_dict({"region": region, "library": library, "lineshape": lineshape,
-                                    "background": {"type": background},
-                                    "components": [{"species": s} for s in species]},
-                                   source="(GUI)")
+    """The CLI's ``recipe init`` recipe: library species, default shape and default range."""
+    return xpsfit.start_recipe(library, region, species, lineshape=lineshape,
+                               background=background, source="(GUI)")

@@ -158,3 +158,13 @@ def test_fixed_is_a_link_not_a_micro_window(s2p, tmp_path):
     back = xpsfit.set_fixed(r, "S0", False)
     assert not xpsfit.is_fixed(back, "S0") and back.component("S0").fwhm_vary
     assert back.links == s2p.links
+
+
+def test_start_recipe_takes_range_and_shape_from_the_library():
+    r = xpsfit.start_recipe("sulfide_electrolytes", "S 2p", lineshape="pseudo_voigt")
+    lib = xpsfit.load_library("sulfide_electrolytes").region("S 2p")
+    assert r.range == lib.default_range and r.range is not None
+    assert [c.species for c in r.components] == list(lib.species)
+    assert "eta" in r.shape
+    with pytest.raises(xpsfit.LibraryError, match="unknown region"):
+        xpsfit.start_recipe("sulfide_electrolytes", "Q 9z")

@@ -76,6 +76,7 @@ _API = {
     "set_prior": ("xpsfit.recipe.edit", "set_prior"),
     "set_range": ("xpsfit.recipe.edit", "set_range"),
     "default_range": ("xpsfit.recipe.edit", "default_range"),
+    "start_recipe": ("xpsfit.recipe.edit", "start_recipe"),
     "set_background": ("xpsfit.recipe.edit", "set_background"),
     "LINK_QUANTITIES": ("xpsfit.recipe.edit", "LINK_QUANTITIES"),
 }

@@ -231,3 +231,18 @@ def test_range_fields_and_background_parameters(s2p, qtbot):
     p.range_hi.editingFinished.emit()
     assert len(w.hooked_errors) == 1 and "outside the recipe range" in w.hooked_errors[0]
     assert w.recipe.range == xpsfit.default_range(w.recipe)
+
+
+def test_region_choice_takes_the_library_default_range(window, cnf_series):
+    w = window
+    w.open_paths([cnf_series])
+    p = w.panel
+    p.library_combo.setCurrentText("sulfide_electrolytes")
+    p._on_library(p.library_combo.currentIndex())
+    i = p.region_combo.findText("S 2p")
+    p.region_combo.setCurrentIndex(i)
+    p.region_combo.activated.emit(i)
+    lib_range = xpsfit.load_library("sulfide_electrolytes").region("S 2p").default_range
+    assert lib_range is not None and w.recipe.range == lib_range
+    assert (p.range_lo.value(), p.range_hi.value()) == pytest.approx(lib_range)
+    assert "built here" in p.source_label.text()

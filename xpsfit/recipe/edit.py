@@ -17,7 +17,8 @@ import re
 
 from ..errors import RecipeError
 from .links import BASE_QUANTITIES, parse_link
-from .spec import Recipe, recipe_from_dict, recipe_to_dict
+from .library import load_library
+from .spec import Recipe, recipe_from_dict, recipe_to_dict, shape_params
 
 #: quantities a link of the component table can set
 LINK_QUANTITIES = ("position", "fwhm", "area")
@@ -305,6 +306,26 @@ def set_prior(recipe: Recipe, target: str, value: float | None, sigma: float | N
 
 
 # ------------------------------------------------------------------------------ region
+def start_recipe(library: str, region: str, species: list[str] | None = None, *,
+                 lineshape: str = "pseudo_voigt", background: str = "shirley",
+                 source: str = "(new)") -> Recipe:
+    """A new recipe from a library region: its species (all by default), the line shape's
+    default shape parameters and the region's default range (``xpsfit recipe init`` and the
+    GUI's library/region choice)."""
+    lib = load_library(library)
+    reg = lib.region(region)
+    keys = list(species) if species else list(reg.species)
+    data = {"region": reg.name, "library": library, "lineshape": lineshape,
+            "components": [{"species": k} for k in keys], "background": {"type": background}}
+    defaults = {k: v[0] for k, v in shape_params(lineshape).items()
+                if v[0] == v[0]}   # NaN defaults (registry missing) are left out
+    if defaults:
+        data["shape"] = defaults
+    if reg.default_range:
+        data["range"] = list(reg.default_range)
+    return recipe_from_dict(data, source=source, library=lib)
+
+
 def set_range(recipe: Recipe, lo: float | None, hi: float | None = None) -> Recipe:
     """The fit range; ``lo = None`` removes it (the whole spectrum is fitted)."""
     data = recipe_to_dict(recipe)
