@@ -17,11 +17,11 @@ import xpsfit
 from .palette import text_colour
 COLUMNS = ["Species", "Position (eV)", "FWHM (eV)", "Area", "Fraction (%)",
            "Pos. min", "Pos. max", "FWHM min", "FWHM max", "Fixed",
-           "Pos. link", "FWHM link", "Area link"]
+           "Pos. link", "FWHM link", "Area link", "Shape"]
 #: column -> edited field (None: read-only)
 _EDIT_FIELD = {1: "position", 2: "fwhm", 3: "area", 5: "window_lo", 6: "window_hi",
                7: "fwhm_lo", 8: "fwhm_hi", 9: "fixed",
-               10: "link:position", 11: "link:fwhm", 12: "link:area"}
+               10: "link:position", 11: "link:fwhm", 12: "link:area", 13: "shape"}
 _LINK_COLUMNS = {10: "position", 11: "fwhm", 12: "area"}
 #: a σ this many times the value (or any σ of a zero value) says "undetermined", not a number
 _SIGMA_MEANINGLESS = 1e3
@@ -160,6 +160,11 @@ class ComponentTable(QTableWidget):
                 item.setToolTip(f"{quantity} of row {letter} tied to another row: A*0.5, "
                                 f"B+1.18, or an expression; empty: no link")
                 self.setItem(row, col, item)
+            shape = QTableWidgetItem(xpsfit.shape_text(self._recipe, species))
+            shape.setFlags(Qt.ItemIsSelectable | Qt.ItemIsEnabled | Qt.ItemIsEditable)
+            shape.setToolTip("shape parameters of this row (e.g. eta=0.3, or a number); "
+                             "empty: the recipe's")
+            self.setItem(row, 13, shape)
         if result is not None:
             warnings = component_warnings(result, species, label)
             if warnings:
@@ -186,7 +191,7 @@ class ComponentTable(QTableWidget):
         item = self.item(row, col)
         if col == 9:
             return item.checkState() == Qt.Checked
-        if col in _LINK_COLUMNS:
+        if col in _LINK_COLUMNS or col == 13:
             return item.text()
         return item.data(Qt.UserRole)
 
@@ -204,7 +209,7 @@ class ComponentTable(QTableWidget):
         if field == "fixed":
             self.edited.emit(species, field, item.checkState() == Qt.Checked)
             return
-        if item.column() in _LINK_COLUMNS:
+        if item.column() in _LINK_COLUMNS or field == "shape":
             self.edited.emit(species, field, item.text())
             return
         m = _NUMBER.search(item.text())

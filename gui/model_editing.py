@@ -38,6 +38,7 @@ class ModelEditing:
         self.panel.rangeTyped.connect(self.set_range)
         self.panel.libraryRangeRequested.connect(self.use_library_range)
         self.panel.backgroundParamsChosen.connect(lambda kw: self.set_background_params(**kw))
+        self.panel.priorTyped.connect(self._on_prior_typed)
 
     # ------------------------------------------------------------------ the selected row
     def selected_component(self) -> str | None:
@@ -112,9 +113,13 @@ class ModelEditing:
         return self._edit(lambda r: xpsfit.set_link(r, name, quantity, text),
                           f"link {quantity}({name}) {text}".strip())
 
-    def set_prior(self, target: str, value: float | None, sigma: float | None = None) -> bool:
-        return self._edit(lambda r: xpsfit.set_prior(r, target, value, sigma),
-                          f"prior {target}")
+    def set_prior(self, text: str) -> bool:
+        """``"target = value ± sigma"`` adds or replaces a prior, ``"target ="`` removes it."""
+        return self._edit(lambda r: xpsfit.set_prior_text(r, text), f"prior {text}")
+
+    def _on_prior_typed(self, text: str) -> None:
+        if self.set_prior(text):
+            self.panel.prior_edit.clear()
 
     # ------------------------------------------------------------------ region
     def set_range(self, lo: float, hi: float) -> bool:

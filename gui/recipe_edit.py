@@ -13,7 +13,7 @@ import xpsfit
 #: the table's editable quantities; "link:<quantity>" cells take CasaXPS links (A*0.5, B+1.18)
 LINK_FIELDS = tuple(f"link:{q}" for q in xpsfit.LINK_QUANTITIES)
 FIELDS = ("position", "fwhm", "area", "window_lo", "window_hi", "fwhm_lo", "fwhm_hi",
-          "fixed") + LINK_FIELDS
+          "fixed", "shape") + LINK_FIELDS
 
 #: the core's registries (one list for GUI, CLI and recipe checks)
 LINESHAPES = list(xpsfit.LINESHAPES)
@@ -45,6 +45,8 @@ def edit_component(recipe, species: str, field: str, value):
         raise ValueError(f"unknown field {field!r}")
     if field == "fixed":
         return xpsfit.set_fixed(recipe, species, bool(value))
+    if field == "shape":
+        return xpsfit.set_shape(recipe, species, str(value))
     if field in LINK_FIELDS:
         return xpsfit.set_link(recipe, species, field.split(":", 1)[1], str(value))
     new = _copy(recipe)

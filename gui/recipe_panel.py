@@ -8,8 +8,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox,
-                               QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton,
-                               QSpinBox, QVBoxLayout, QWidget)
+                               QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
+                               QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 import xpsfit
 
@@ -28,6 +28,7 @@ class RecipePanel(QWidget):
     rangeTyped = Signal(float, float)          # the numeric range fields
     libraryRangeRequested = Signal()
     backgroundParamsChosen = Signal(dict)      # recipe [background] keys -> values
+    priorTyped = Signal(str)                   # "target = value ± sigma" ("target =" removes)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -69,6 +70,13 @@ class RecipePanel(QWidget):
         inner.addWidget(QLabel("Species"))
         inner.addWidget(self.species_list, 1)
         inner.addWidget(self.constraints_label)
+        self.prior_edit = QLineEdit()
+        self.prior_edit.setPlaceholderText("prior: position(S0) - position(PS4) = 1.5 ± 0.2")
+        self.prior_edit.setToolTip("add or replace a prior (target = value ± sigma); "
+                                   "'target =' removes it")
+        self.prior_edit.returnPressed.connect(
+            lambda: self.prior_edit.text().strip() and self.priorTyped.emit(self.prior_edit.text()))
+        inner.addWidget(self.prior_edit)
         inner.addWidget(self.source_label)
         inner.addLayout(buttons)
         box.setLayout(inner)

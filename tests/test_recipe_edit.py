@@ -168,3 +168,26 @@ def test_start_recipe_takes_range_and_shape_from_the_library():
     assert "eta" in r.shape
     with pytest.raises(xpsfit.LibraryError, match="unknown region"):
         xpsfit.start_recipe("sulfide_electrolytes", "Q 9z")
+
+
+def test_priors_as_typed_and_component_shapes(s2p):
+    r = xpsfit.set_prior_text(s2p, "position(S0) - position(PS4) = 2.1 ± 0.2")
+    p = r.priors[-1]
+    assert (p.target, p.value, p.sigma) == ("position(S0) - position(PS4)", 2.1, 0.2)
+    assert xpsfit.set_prior_text(r, "position(S0) - position(PS4) =").priors == s2p.priors
+    assert xpsfit.set_prior_text(s2p, "fwhm(S0) = 1.2 +/- 0.1").priors[-1].sigma == 0.1
+    with pytest.raises(RecipeError, match="cannot read prior"):
+        xpsfit.set_prior_text(s2p, "fwhm(S0) ~ 1")
+    with pytest.raises(RecipeError, match="unknown species"):
+        xpsfit.set_prior_text(s2p, "fwhm(nothing) = 1 ± 0.1")
+    with pytest.raises(RecipeError, match="sigma"):
+        xpsfit.set_prior_text(s2p, "fwhm(S0) = 1 ± 0")
+    assert xpsfit.shape_text(s2p, "S0") == "eta=0.2"
+    shaped = xpsfit.set_shape(s2p, "S0", "0.45")
+    assert shaped.component("S0").shape == {"eta": 0.45}
+    assert xpsfit.shape_text(shaped, "S0") == "eta=0.45"
+    assert xpsfit.set_shape(shaped, "S0", "").component("S0").shape == {}
+    with pytest.raises(RecipeError, match="outside"):
+        xpsfit.set_shape(s2p, "S0", "eta=1.5")
+    with pytest.raises(RecipeError, match="no shape parameter 'm'"):
+        xpsfit.set_shape(s2p, "S0", "m=0.3")

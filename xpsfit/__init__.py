@@ -77,6 +77,9 @@ _API = {
     "set_range": ("xpsfit.recipe.edit", "set_range"),
     "default_range": ("xpsfit.recipe.edit", "default_range"),
     "start_recipe": ("xpsfit.recipe.edit", "start_recipe"),
+    "set_prior_text": ("xpsfit.recipe.edit", "set_prior_text"),
+    "set_shape": ("xpsfit.recipe.edit", "set_shape"),
+    "shape_text": ("xpsfit.recipe.edit", "shape_text"),
     "set_background": ("xpsfit.recipe.edit", "set_background"),
     "LINK_QUANTITIES": ("xpsfit.recipe.edit", "LINK_QUANTITIES"),
 }

@@ -246,3 +246,30 @@ def test_region_choice_takes_the_library_default_range(window, cnf_series):
     assert lib_range is not None and w.recipe.range == lib_range
     assert (p.range_lo.value(), p.range_hi.value()) == pytest.approx(lib_range)
     assert "built here" in p.source_label.text()
+
+
+def test_prior_typed_in_panel_and_shape_typed_in_table(s2p, qtbot):
+    w = s2p
+    p = w.panel
+    before = w.current_result()
+    p.prior_edit.setText("position(S0) - position(PS4) = 2.3 ± 0.01")
+    p.prior_edit.returnPressed.emit()
+    wait_idle(qtbot, w)
+    assert w.hooked_errors == [] and p.prior_edit.text() == ""
+    assert "prior: position(S0) - position(PS4) = 2.3 ± 0.01" in p.constraints_label.text()
+    res = w.current_result()
+    gap = res.component("S0").position - res.component("PS4").position
+    assert abs(gap - 2.3) < 0.05 and res is not before     # a tight prior holds the gap
+    # a typo: one line, nothing changed, the text stays for correction
+    p.prior_edit.setText("position(S0) ~ 2")
+    p.prior_edit.returnPressed.emit()
+    assert len(w.hooked_errors) == 1 and "cannot read prior" in w.hooked_errors[0]
+    assert p.prior_edit.text() == "position(S0) ~ 2"
+    # the shape cell: a bare number is the line shape's first parameter (η of pseudo-Voigt)
+    _type(w, qtbot, "S0", "Shape", "0.6")
+    assert w.recipe.component("S0").shape == {"eta": 0.6}
+    assert w.table.value("S0", "Shape") == "eta=0.6"
+    assert w.current_result().recipe.component("S0").shape == {"eta": 0.6}
+    _type(w, qtbot, "S0", "Shape", "eta=3")
+    assert len(w.hooked_errors) == 2 and "outside" in w.hooked_errors[1]
+    assert w.table.value("S0", "Shape") == "eta=0.6"

@@ -305,6 +305,68 @@ def set_prior(recipe: Recipe, target: str, value: float | None, sigma: float | N
     return _rebuild(recipe, data)
 
 
+_PRIOR_TEXT = re.compile(r"^(?P<target>[^=]+)=\s*(?:(?P<value>[-+]?[0-9.]+(?:[eE][-+]?\d+)?)\s*"
+                         r"(?:±|\+/-|\+-)\s*(?P<sigma>[0-9.]+(?:[eE][-+]?\d+)?))?\s*$")
+
+
+def set_prior_text(recipe: Recipe, text: str) -> Recipe:
+    """``"position(S0) - position(PS4) = 1.5 ± 0.2"`` adds (or replaces) that prior; ``"target ="``
+    removes it. ``+/-`` may stand for ±."""
+    m = _PRIOR_TEXT.match(str(text).strip())
+    if m is None:
+        raise RecipeError(f"cannot read prior {text!r}: write target = value ± sigma, e.g. "
+                          "position(S0) - position(PS4) = 1.5 ± 0.2", key="priors",
+                          **_where(recipe))
+    target = m.group("target").strip()
+    value = m.group("value")
+    try:
+        return set_prior(recipe, target, float(value) if value else None,
+                         float(m.group("sigma")) if value else None)
+    except ValueError:
+        raise RecipeError(f"cannot read the numbers of prior {text!r}", key="priors",
+                          **_where(recipe)) from None
+
+
+def set_shape(recipe: Recipe, name: str, values: dict | str | None) -> Recipe:
+    """Shape parameters of one component (``{"eta": 0.3}`` or ``"eta=0.3"``, or a bare number
+    for its line shape's first parameter); empty or None goes back to the recipe's shape."""
+    i = _index(recipe, name)
+    spec = recipe.components[i]
+    lineshape = spec.lineshape or recipe.lineshape
+    if isinstance(values, str):
+        values = _shape_text(recipe, name, lineshape, values)
+    data = recipe_to_dict(recipe)
+    c = data["components"][i]
+    c.pop("shape", None)
+    if values:
+        c["shape"] = dict(values)
+    return _rebuild(recipe, data)
+
+
+def _shape_text(recipe: Recipe, name: str, lineshape: str, text: str) -> dict:
+    out: dict = {}
+    names = list(shape_params(lineshape))
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        key, _, value = part.rpartition("=")
+        key = key.strip() or (names[0] if names else "")
+        try:
+            out[key] = float(value)
+        except ValueError:
+            raise RecipeError(f"{name}: cannot read shape {part!r}; write e.g. "
+                              f"{(names or ['eta'])[0]}=0.3", key=f"components.{name}.shape",
+                              **_where(recipe)) from None
+    return out
+
+
+def shape_text(recipe: Recipe, name: str) -> str:
+    """The shape parameters a component is fitted with, as ``"eta=0.2"`` (its own, else the
+    recipe's)."""
+    spec = recipe.components[_index(recipe, name)]
+    values = dict(recipe.shape) if not spec.lineshape else {}
+    values.update(spec.shape)
+    return ", ".join(f"{k}={v:g}" for k, v in values.items())
+
+
 # ------------------------------------------------------------------------------ region
 def start_recipe(library: str, region: str, species: list[str] | None = None, *,
                  lineshape: str = "pseudo_voigt", background: str = "shirley",
