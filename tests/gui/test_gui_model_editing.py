@@ -273,3 +273,36 @@ def test_prior_typed_in_panel_and_shape_typed_in_table(s2p, qtbot):
     _type(w, qtbot, "S0", "Shape", "eta=3")
     assert len(w.hooked_errors) == 2 and "outside" in w.hooked_errors[1]
     assert w.table.value("S0", "Shape") == "eta=0.6"
+
+
+def test_real_s2p_bound_then_free_doublet_is_flagged_not_called_good(window, qtbot):
+    """Real PHI S 2p (Mutlipak_vms.npl): the library sulfide window (161.5–162.8 eV) holds the
+    peak at its bound; typing a lower bound frees it (measured χ²ᵣ 14.5 → 3.2); a free doublet
+    at 160 eV lowers χ²ᵣ again (→ 1.4) but the two areas are r ≈ −1 correlated, and the table
+    says so on both rows."""
+    w = window
+    assert w.open_paths([real_file("lg4x-v2/Mutlipak_vms.npl")]) == 1
+    key = next(k for k in w.all_keys() if w.spectrum(k).attrs.get("region") == "S 2p")
+    w.set_recipe(xpsfit.start_recipe("common", "S 2p", ["sulfide"]), "new")
+    w.select(key)
+    w.fit_current()
+    wait_idle(qtbot, w)
+    first = w.current_result()
+    assert first.component("sulfide").position == pytest.approx(161.5, abs=1e-3)   # at bound
+    assert "sulfide" in w.table.row_warnings
+    _type(w, qtbot, "sulfide", "Pos. min", "160.5")
+    freed = w.current_result()
+    assert 160.9 < freed.component("sulfide").position < 161.3
+    assert freed.statistics.redchi < 0.5 * first.statistics.redchi
+    assert w.add_component("S_low", position=160.0, window=[159.0, 160.8], fwhm=[0.5, 2.5],
+                           splitting=1.18)
+    wait_idle(qtbot, w)
+    two = w.current_result()
+    assert w.hooked_errors == []
+    assert two.statistics.redchi < 0.7 * freed.statistics.redchi
+    # honest: the split is not determined by the data, and the rows say so
+    for species in ("sulfide", "S_low"):
+        assert any("|r(" in t for t in w.table.row_warnings[species]), w.table.row_warnings
+        assert w.table.item(w.table.row_of(species), 0).text().startswith("⚠")
+    IMG.mkdir(exist_ok=True)
+    w.grab().save(str(IMG / "gui_s2p_free_component.png"))
