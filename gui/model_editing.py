@@ -69,11 +69,14 @@ class ModelEditing:
             species = []
         spectrum = self.spectrum(self.current) if self.current is not None else None
         dialog = AddComponentDialog(species, centre(self.recipe, spectrum), self)
-        dialog.accepted.connect(lambda: self.add_component(dialog.request()[0],
-                                                           **dialog.request()[1]))
+        dialog.accepted.connect(lambda: self._add_from_dialog(dialog))
         dialog.open()
         self._add_dialog = dialog
         return dialog
+
+    def _add_from_dialog(self, dialog: AddComponentDialog) -> bool:
+        name, fields = dialog.request()
+        return self.add_component(name, **fields)
 
     def delete_component(self, name: str | None = None) -> bool:
         name = self._target(name)
