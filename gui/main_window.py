@@ -22,6 +22,7 @@ from . import recipe_edit
 from .commands import RecipeEdit
 from .component_table import ComponentTable
 from .file_tree import FileTree, spectrum_caption
+from .model_editing import ModelEditing
 from .recipe_panel import RecipePanel
 from .series_view import SeriesView
 from .spectrum_view import SpectrumView
@@ -70,7 +71,7 @@ def _accepts_progress(func) -> bool:
     return "progress" in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
 
 
-class MainWindow(QMainWindow):
+class MainWindow(ModelEditing, QMainWindow):
     """The xpsfit desktop application.
 
     ``settings`` (QSettings) keeps recent files; ``error_hook(message)`` replaces the non-modal
@@ -121,7 +122,7 @@ class MainWindow(QMainWindow):
     def _build_layout(self) -> None:
         fit_page = QSplitter(Qt.Vertical)
         fit_page.addWidget(self.view)
-        fit_page.addWidget(self.table)
+        self._build_model_editing(fit_page)
         fit_page.setStretchFactor(0, 4)
         fit_page.setStretchFactor(1, 1)
         fit_page.setSizes([600, 200])
@@ -228,6 +229,7 @@ class MainWindow(QMainWindow):
         self.fit_button.clicked.connect(self.fit_current)
         self.series_button.clicked.connect(self.series_from_selection)
         self.fit_series_button.clicked.connect(self.fit_series)
+        self._connect_model_editing()
 
     # ================================================================== messages and errors
     def show_message(self, text: str, ms: int = 0) -> None:
@@ -240,12 +242,23 @@ class MainWindow(QMainWindow):
         if self.error_hook is not None:
             self.error_hook(message)
             return
+        if self._error_box is not None and self._error_box.isVisible():
+            self._append_error(message)
+            return
         # non-modal so background work, tests and screenshot runs never block on it
         box = QMessageBox(QMessageBox.Warning, "xpsfit", message, QMessageBox.Ok, self)
         box.setModal(False)
         box.setAttribute(Qt.WA_DeleteOnClose, False)
         box.show()
         self._error_box = box
+
+    #: lines kept in the one error dialog (a burst of bad files must not grow it off-screen)
+    ERROR_LINES = 12
+
+    def _append_error(self, message: str) -> None:
+        """One dialog for a burst of errors (several bad files): newest line last."""
+        lines = self._error_box.text().split("\n") + [message]
+        self._error_box.setText("\n".join(lines[-self.ERROR_LINES:]))
 
     # ================================================================== files
     def open_dialog(self) -> None:
