@@ -142,9 +142,62 @@ def shift_acquisitions(spectra: Iterable[xr.DataArray],
                            "charge reference", path=key[0] or None,
                            block=s.attrs.get("block_index"), key="charge_reference")
         moved = shift(s, acq.shift)
-        moved.attrs["charge_reference"] = (
-            f"{reference.region} {reference.species} = {reference.energy:g} eV (measured "
-            f"{acq.measured:.4f} eV in block {acq.block_index})")
+        moved.attrs["charge_reference"] = _reference_note(reference, acq.measured,
+                                                          acq.block_index)
+        out.append(moved)
+    return out
+
+
+def _reference_note(reference: ChargeReference, measured: float, block) -> str:
+    return (f"{reference.region} {reference.species} = {reference.energy:g} eV (measured "
+            f"{measured:.4f} eV in block {block})")
+
+
+# ------------------------------------------------------------ "set this component to X eV"
+def with_charge_reference(recipe: Recipe, species: str, energy: float) -> Recipe:
+    """The recipe with ``[charge_reference]`` = ``species`` of its own region at ``energy``:
+    every fit with it is then an internal-reference fit (:func:`fit_referenced`), so the
+    reference line sits at ``energy`` and the shift is recorded in the result."""
+    import copy
+    names = [c.species for c in recipe.components]
+    if species not in names:
+        raise RecipeError(f"cannot calibrate on {species!r}: not a component of the "
+                          f"{recipe.region} recipe (components: {', '.join(names)})",
+                          path=recipe.source, key="charge_reference")
+    if not math.isfinite(float(energy)) or float(energy) <= 0:
+        raise RecipeError(f"calibration energy must be a positive number of eV, not {energy!r}",
+                          path=recipe.source, key="charge_reference")
+    out = copy.copy(recipe)
+    out.charge_reference = ChargeReference(recipe.region, species, float(energy))
+    return out
+
+
+def calibrate(spectrum: xr.DataArray, recipe: Recipe, species: str, energy: float,
+              **fit_kwargs) -> FitResult:
+    """Fit ``spectrum`` with ``species`` set to ``energy`` eV (e.g. C 1s C–C = 284.8): one rigid
+    shift of the axis, found by refitting, recorded in ``charge_shift`` / ``charge_reference``
+    of the result. Apply it to the acquisition's other regions with :func:`shift_like`."""
+    return fit(spectrum, with_charge_reference(recipe, species, energy), **fit_kwargs)
+
+
+def shift_like(spectra: Iterable[xr.DataArray], reference: FitResult) -> list[xr.DataArray]:
+    """Give the spectra of ``reference``'s acquisition (same source file and sample) in other
+    regions the same cumulative charge shift as the reference fit; the rest come back as they
+    are (same order). Idempotent: a spectrum already at that shift is not moved again."""
+    ref = reference.spectrum
+    key, region = acquisition_key(ref), region_key(reference.recipe.region)
+    total = float(reference.charge_shift)
+    info = reference.charge_reference or {}
+    cr = reference.recipe.charge_reference
+    out = []
+    for s in spectra:
+        if acquisition_key(s) != key or region_key(s.attrs.get("region", "")) == region:
+            out.append(s)
+            continue
+        moved = shift(s, total - float(s.attrs.get("charge_shift", 0.0) or 0.0))
+        if cr is not None:
+            moved.attrs["charge_reference"] = _reference_note(
+                cr, float(info.get("measured", math.nan)), ref.attrs.get("block_index", 0))
         out.append(moved)
     return out
 
@@ -159,5 +212,6 @@ def _without_reference(recipe: Recipe) -> Recipe:
 
 
 __all__ = ["reference_shift", "fit_referenced", "references_own_region", "acquisition_shifts",
+           "with_charge_reference", "calibrate", "shift_like",
            "apply_reference", "shift_acquisitions", "reference_recipe", "acquisition_key", "AcquisitionShift",
            "TOLERANCE"]
