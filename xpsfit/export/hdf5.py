@@ -721,6 +721,9 @@ class _Writer:
         g.attrs["default"] = "fit"
         g.attrs["label"] = str(r.label)
         g.attrs["monte_carlo"] = np.int64(r.monte_carlo)
+        # the calibration travels with the result (method, line, measured, assigned, shift)
+        g.attrs["charge_shift"] = np.float64(r.charge_shift)
+        g.attrs["charge_reference"] = json.dumps(_jsonable(r.charge_reference or {}))
         g.attrs["title"] = f"{r.recipe.region} fit of {r.spectrum.attrs.get('source_file', '')}"
         if self.with_process:
             self.write_process(g, r.recipe)
@@ -826,6 +829,8 @@ class _Reader:
             flags=_read_strings(fit["flags"]),
             monte_carlo=int(g.attrs["monte_carlo"]),
             label=str(g.attrs["label"]),
+            charge_shift=float(g.attrs.get("charge_shift", 0.0)),
+            charge_reference=json.loads(g.attrs.get("charge_reference", "{}")),
         )
 
     def read_series(self, g: h5py.Group) -> SeriesResult:
