@@ -92,3 +92,39 @@ def test_calibrating_on_a_species_not_in_the_recipe_is_one_clear_line():
     assert "C-C" in text and "PS4" in text and "\n" not in text
     with pytest.raises(RecipeError, match="positive"):
         with_charge_reference(s2p_recipe(), "PS4", float("nan"))
+
+
+def _charged_c1s_recipe():
+    """The C 1s model as a user places it on the charged axis: C–C on the peak at 280.8 eV,
+    C–O and C=O at their usual distances above it."""
+    return recipe_from_dict({"region": "C 1s", "library": "common", "range": [276.0, 288.0],
+                             "components": [
+                                 {"species": "C-C", "position": 280.8, "window": 0.6},
+                                 {"species": "C-O", "position": 282.5, "window": 0.6},
+                                 {"species": "C=O", "position": 284.0, "window": 0.8}]})
+
+
+def test_a_charged_real_c1s_is_referenced_to_284_8():
+    """ARXPS.vms: C 1s of an insulated Al foil, the main line 4 eV low (280.8 eV)."""
+    path = real_file("cheminfo-vamas/ARXPS.vms")
+    c1s = next(s for s in read(path) if s.attrs["region"] == "C 1s")
+    raw = fit(c1s, _charged_c1s_recipe())
+    res = calibrate(c1s, _charged_c1s_recipe(), "C-C", 284.8)
+    assert res.success, res.flags
+    cc = res.component("C-C")
+    assert cc.position == pytest.approx(284.8, abs=1.5e-3)
+    assert 3.5 < res.charge_shift < 4.5
+    # rigid: every line moved by the same shift, so the separations are those of the raw fit
+    for sp in ("C-O", "C=O"):
+        sep_raw = raw.component(sp).position - raw.component("C-C").position
+        sep = res.component(sp).position - cc.position
+        assert sep == pytest.approx(sep_raw, abs=3 * res.component(sp).position_stderr + 0.02)
+    # fractions do not depend on where the axis sits
+    for c in res.components:
+        assert c.fraction == pytest.approx(raw.component(c.species).fraction, abs=0.02)
+    ref = res.charge_reference
+    assert ref["measured"] == pytest.approx(raw.component("C-C").position, abs=0.02)
+    assert ref["shift"] == pytest.approx(res.charge_shift)
+    pre = 284.8 - raw.component("C-C").position     # the recipe moved into the new scale
+    assert res.recipe.range == pytest.approx((276.0 + pre, 288.0 + pre))
+    assert res.recipe.charge_reference.species == "C-C"

@@ -97,17 +97,27 @@ def acquisition_shifts(spectra: Iterable[xr.DataArray], recipes: Recipe | Iterab
             continue
         res = fit(s, _without_reference(recipe), **(fit_kwargs or {}))
         block = int(s.attrs.get("block_index", 0))
-        delta = reference_shift(res, cr)
-        comp = res.component(cr.species)
-        if not (res.statistics.success and math.isfinite(comp.position_stderr)
-                and comp.area > 3.0 * comp.area_stderr):
-            why = "; ".join(res.flags) or res.statistics.message or \
-                f"{cr.species} is not detected (area within 3σ of zero)"
-            raise FitError(f"charge-reference fit of {cr.region} {cr.species} is not "
-                           f"trustworthy: {why}", path=key[0] or None, block=block,
-                           key="charge_reference")
-        out[key] = AcquisitionShift(key[0], key[1], block, comp.position, cr.energy, delta, res)
+        delta = _trusted_shift(res, cr)
+        out[key] = AcquisitionShift(key[0], key[1], block, res.component(cr.species).position,
+                                    cr.energy, delta, res)
     return out
+
+
+def _trusted_shift(res: FitResult, cr: ChargeReference) -> float:
+    """:func:`reference_shift`, refused (:class:`FitError`) when the reference fit is not
+    trustworthy: a wrong reference would shift every region of the acquisition."""
+    delta = reference_shift(res, cr)
+    comp = res.component(cr.species)
+    if not (res.statistics.success and math.isfinite(comp.position_stderr)
+            and comp.area > 3.0 * comp.area_stderr):
+        why = "; ".join(res.flags) or res.statistics.message or \
+            f"{cr.species} is not detected (area within 3σ of zero)"
+        raise FitError(f"charge-reference fit of {cr.region} {cr.species} is not "
+                       f"trustworthy: {why}",
+                       path=str(res.spectrum.attrs.get("source_file", "")) or None,
+                       block=int(res.spectrum.attrs.get("block_index", 0)),
+                       key="charge_reference")
+    return delta
 
 
 def apply_reference(spectra: Iterable[xr.DataArray], recipes: Recipe | Iterable[Recipe], *,
@@ -175,9 +185,41 @@ def with_charge_reference(recipe: Recipe, species: str, energy: float) -> Recipe
 def calibrate(spectrum: xr.DataArray, recipe: Recipe, species: str, energy: float,
               **fit_kwargs) -> FitResult:
     """Fit ``spectrum`` with ``species`` set to ``energy`` eV (e.g. C 1s C–C = 284.8): one rigid
-    shift of the axis, found by refitting, recorded in ``charge_shift`` / ``charge_reference``
-    of the result. Apply it to the acquisition's other regions with :func:`shift_like`."""
-    return fit(spectrum, with_charge_reference(recipe, species, energy), **fit_kwargs)
+    shift of the axis, recorded in ``charge_shift`` / ``charge_reference`` of the result.
+
+    ``recipe`` is written for the axis of ``spectrum`` as it is (a charged C 1s with C–C placed
+    at 280.8 eV): it is fitted once there, the spectrum is shifted by ``energy − fitted
+    position``, and the recipe's positions, windows and range move by the same amount (into
+    the referenced scale) before the referenced refits. ``result.recipe`` is that referenced
+    recipe and ``result.spectrum`` the shifted spectrum; apply the shift to the acquisition's
+    other regions with :func:`shift_like`. A reference line the first fit does not determine
+    raises :class:`FitError`."""
+    plain = fit(spectrum, _without_reference(recipe), **fit_kwargs)
+    return fit(*calibration_inputs(plain, species, energy), **fit_kwargs)
+
+
+def calibration_inputs(result: FitResult, species: str, energy: float
+                       ) -> tuple[xr.DataArray, Recipe]:
+    """From a fit on the axis as it is: its spectrum shifted by ``energy −`` the fitted position
+    of ``species``, and its recipe moved into that scale with the charge reference set. Fitting
+    the pair is the calibrated fit (:func:`calibrate`; the GUI runs it in its worker)."""
+    referenced = with_charge_reference(result.recipe, species, energy)
+    delta = _trusted_shift(result, referenced.charge_reference)
+    return shift(result.spectrum, delta), translated(referenced, delta)
+
+
+def translated(recipe: Recipe, delta: float) -> Recipe:
+    """The recipe with every component start, position window and the fit range moved by
+    ``delta`` eV (links and priors between components are relative and stay)."""
+    import copy
+    out = copy.copy(recipe)
+    out.components = [copy.copy(c) for c in recipe.components]
+    for c in out.components:
+        c.position = float(c.position) + delta
+        c.window = (float(c.window[0]) + delta, float(c.window[1]) + delta)
+    if recipe.range is not None:
+        out.range = (float(recipe.range[0]) + delta, float(recipe.range[1]) + delta)
+    return out
 
 
 def shift_like(spectra: Iterable[xr.DataArray], reference: FitResult) -> list[xr.DataArray]:
@@ -212,6 +254,7 @@ def _without_reference(recipe: Recipe) -> Recipe:
 
 
 __all__ = ["reference_shift", "fit_referenced", "references_own_region", "acquisition_shifts",
-           "with_charge_reference", "calibrate", "shift_like",
+           "with_charge_reference", "calibrate", "shift_like", "translated",
+           "calibration_inputs",
            "apply_reference", "shift_acquisitions", "reference_recipe", "acquisition_key", "AcquisitionShift",
            "TOLERANCE"]

@@ -73,8 +73,10 @@ def fit_referenced(spectrum: xr.DataArray, recipe: Recipe,
                       float(result.component(cr.species).position)))
         current = shift(current, _secant_step(tried, delta))
         result = fit_once(current)
-    total = float(current.attrs.get("charge_shift", 0.0)) - base
-    result.charge_reference = _record(cr, measured, total, spectrum)
+    # measured on the axis as acquired, shift = the spectrum's whole charge shift: the same
+    # numbers whether or not the spectrum came in already shifted (a calibration's pre-shift)
+    result.charge_reference = _record(cr, measured - base,
+                                      float(current.attrs.get("charge_shift", 0.0)), spectrum)
     left = reference_shift(result, cr)
     if abs(left) > TOLERANCE:
         result.warnings.append(Notice(
