@@ -47,29 +47,39 @@ def across_rows(series) -> tuple[list[list[str]], list[bool]]:
 
 
 class SpectraEdit(QUndoCommand):
-    """Replace some spectra (a calibration shift) and drop their now stale fits; undo puts
-    both back."""
+    """Replace some spectra (a calibration shift), and with ``recipes=(old, new)`` the working
+    recipe too, dropping the now stale fits; undo puts spectra, recipe and fits back. With
+    ``refit`` the current spectrum is fitted again after the change."""
 
-    def __init__(self, window, new: dict, text: str):
+    def __init__(self, window, new: dict, text: str, recipes: tuple | None = None,
+                 refit: bool = False):
         super().__init__(text)
         self.window = window
         self.new = new
         self.old = {k: window.spectrum(k) for k in new}
         self.old_results = {k: window.results[k] for k in new if k in window.results}
+        self.recipes = recipes
+        self.refit = refit
 
-    def _put(self, spectra: dict, results: dict) -> None:
+    def _put(self, spectra: dict, results: dict, recipe_index: int) -> None:
         w = self.window
+        w.cancel_fit()          # a fit still running belongs to the state being left
         for (fi, si), s in spectra.items():
             w.files[fi].spectra[si] = s
             w.results.pop((fi, si), None)
         w.results.update(results)
+        if self.recipes is not None:
+            w.recipe = self.recipes[recipe_index]
+            w.panel.show_recipe(w.recipe)
         w.refresh()
 
     def redo(self) -> None:
-        self._put(self.new, {})
+        self._put(self.new, {}, 1)
+        if self.refit:
+            self.window.fit_current()
 
     def undo(self) -> None:
-        self._put(self.old, self.old_results)
+        self._put(self.old, self.old_results, 0)
 
 
 class AnalysisMixin:
@@ -100,17 +110,25 @@ class AnalysisMixin:
 
     # ------------------------------------------------------------------ calibration
     def calibrate(self, species: str, energy: float) -> bool:
-        """Put ``species`` at ``energy`` eV: the recipe gets a charge reference on its own region,
-        so this fit (and every refit) shifts the axis rigidly until the line sits there; undo
-        takes the reference away again."""
-        if self.current is None:
-            self.report_error("select and fit a spectrum before calibrating")
+        """Put the fitted ``species`` at ``energy`` eV: the spectrum moves by ``energy −`` its
+        fitted position, the recipe moves with it and gets a charge reference on its own region
+        (so every refit keeps the line there), and the spectrum is refitted. One undo step puts
+        spectrum, recipe and fit back."""
+        res = self.current_result()
+        if res is None or self.recipe is None:
+            self.report_error("fit the spectrum first: the calibration starts from the fitted "
+                              "position of the component")
             return False
-        ok = self._edit(lambda r: xpsfit.with_charge_reference(r, species, energy),
-                        f"calibrate {species} to {energy:g} eV")
-        if ok and self.current not in self.results:
-            self.fit_current()      # no fit to redo yet: the edit did not start one
-        return ok
+        try:
+            spectrum, recipe = xpsfit.calibration_inputs(_with_recipe(res, self.recipe),
+                                                         species, energy)
+        except xpsfit.XpsfitError as exc:
+            self.report_error(exc.one_line())
+            return False
+        self.undo_stack.push(SpectraEdit(self, {self.current: spectrum},
+                                         f"calibrate {species} to {energy:g} eV",
+                                         (self.recipe, recipe), refit=True))
+        return True
 
     def calibrate_dialog(self) -> None:
         if self.recipe is None:
@@ -282,6 +300,14 @@ class AnalysisMixin:
                                               "CSV (*.csv)")
         if path:
             self.export_quantification_csv(path)
+
+
+def _with_recipe(result, recipe):
+    """The fit with the working recipe (an edit since the fit changes what is calibrated)."""
+    import copy
+    out = copy.copy(result)
+    out.recipe = recipe
+    return out
 
 
 def _label(spectrum, key) -> str:
