@@ -31,11 +31,17 @@ for _ in range(30):
     app.processEvents()
     time.sleep(0.02)
 img = app.primaryScreen().grabWindow(w.winId()).toImage()     # pixels from the X server
-dark = sum(1 for y in range(0, img.height(), 2) for x in range(0, img.width(), 2)
-           if max(img.pixelColor(x, y).getRgb()[:3]) < 90)
+def dark(rect):
+    return sum(1 for y in range(rect.top(), rect.bottom(), 2)
+               for x in range(rect.left(), rect.right(), 2)
+               if max(img.pixelColor(x, y).getRgb()[:3]) < 90)
+plot = w.view.main.vb
+box = w.view.graphics.mapFromScene(plot.sceneBoundingRect()).boundingRect()
+box.translate(w.view.graphics.mapTo(w, w.view.graphics.rect().topLeft()))
 res = w.current_result()
 print(json.dumps({"platform": app.platformName(), "size": [img.width(), img.height()],
-                  "window": [w.width(), w.height()], "dark": dark, "errors": errors,
+                  "window": [w.width(), w.height()], "dark_in_plot": dark(box),
+                  "plot_area": box.width() * box.height() // 4, "errors": errors,
                   "redchi": res.statistics.redchi if res else None}))
 """
 
@@ -86,5 +92,6 @@ def test_main_window_runs_and_fits_on_a_real_x_display(tmp_path):
     assert out["errors"] == []
     assert out["size"] == out["window"]           # the whole window came back from the server
     assert out["redchi"] is not None and 0 < out["redchi"] < 5
-    # data points, curves, axes and text drawn: far more dark pixels than a blank window has
-    assert out["dark"] > 2000, out
+    # inside the plot box only the data points and the curves are dark (an empty plot has
+    # none there): measured 1–3 % of the sampled pixels for this S 2p
+    assert 0.003 * out["plot_area"] < out["dark_in_plot"] < 0.2 * out["plot_area"], out
