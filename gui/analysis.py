@@ -204,6 +204,11 @@ class AnalysisMixin:
                               + ", ".join(other))
             return False
         spectra, recipe = [self.spectrum(k) for k in keys], self.recipe
+        ref = self.current_result()
+        if recipe.charge_reference is not None and ref is not None and ref.charge_reference:
+            # a calibrated model: its windows are in the referenced scale, so the acquisition's
+            # spectra start from the calibration's shift (each fit refines its own)
+            spectra = xpsfit.shift_like(spectra, ref, same_region=True)
         labels = [_label(self.spectrum(k), k) for k in keys]
 
         def work(progress):

@@ -117,9 +117,8 @@ def test_calibration_applied_to_the_other_regions_of_the_acquisition(window, qtb
     moved = window.spectrum(o1s)
     assert np.allclose(moved["binding_energy"].values, o_axis + res.charge_shift)
     assert "C-C = 284.8 eV" in moved.attrs["charge_reference"]
-    o_fit = _fit(window, qtbot, o1s, _recipe("O 1s"))
+    o_fit = xpsfit.fit(moved, _recipe("O 1s"))
     assert o_fit.charge_shift == pytest.approx(res.charge_shift)     # recorded in the result
-    window.undo_stack.undo()            # the O 1s recipe
     window.undo_stack.undo()            # the shift of the other regions
     wait_idle(qtbot, window)
     assert np.array_equal(window.spectrum(o1s)["binding_energy"].values, o_axis)
@@ -195,3 +194,22 @@ def test_quantify_an_acquisition_flags_the_placeholder_rsf(window, qtbot, tmp_pa
         "C 1s": "false", "O 1s": "false", "Mo 3d": "true"}
     window.grab().save(str(tmp_path / "quantified.png"))
     assert not window.hooked_errors
+
+
+def test_a_calibrated_model_propagates_referenced_over_the_acquisition(window, qtbot):
+    """Calibrate the first charged C 1s, propagate: every spectrum of the acquisition is
+    referenced (C–C at 284.8 eV) with its own shift, none is left on the charged axis."""
+    window.open_paths([real_file("cheminfo-vamas/ARXPS.vms")])
+    keys = _keys(window, "C 1s")
+    _fit(window, qtbot, keys[0], xpsfit.recipe_from_dict(CHARGED))
+    window.calibrate("C-C", 284.8)
+    wait_idle(qtbot, window)
+    first = window.current_result().charge_shift
+    assert window.propagate(keys)
+    wait_idle(qtbot, window)
+    for k in keys:
+        r = window.results[k]
+        assert r.success, (k, r.flags)
+        assert r.component("C-C").position == pytest.approx(284.8, abs=1.5e-3)
+        assert r.charge_shift == pytest.approx(first, abs=0.5)
+    assert "every fit ok" in window.across_view.caption.text()

@@ -222,10 +222,15 @@ def translated(recipe: Recipe, delta: float) -> Recipe:
     return out
 
 
-def shift_like(spectra: Iterable[xr.DataArray], reference: FitResult) -> list[xr.DataArray]:
+def shift_like(spectra: Iterable[xr.DataArray], reference: FitResult, *,
+               same_region: bool = False) -> list[xr.DataArray]:
     """Give the spectra of ``reference``'s acquisition (same source file and sample) in other
     regions the same cumulative charge shift as the reference fit; the rest come back as they
-    are (same order). Idempotent: a spectrum already at that shift is not moved again."""
+    are (same order). Idempotent: a spectrum already at that shift is not moved again.
+
+    ``same_region=True`` moves the acquisition's spectra of the reference region instead: the
+    starting point for fitting them with the calibrated recipe, whose windows are in the
+    referenced scale (each referenced fit then finds its own residual shift)."""
     ref = reference.spectrum
     key, region = acquisition_key(ref), region_key(reference.recipe.region)
     total = float(reference.charge_shift)
@@ -233,7 +238,8 @@ def shift_like(spectra: Iterable[xr.DataArray], reference: FitResult) -> list[xr
     cr = reference.recipe.charge_reference
     out = []
     for s in spectra:
-        if acquisition_key(s) != key or region_key(s.attrs.get("region", "")) == region:
+        if acquisition_key(s) != key or \
+                (region_key(s.attrs.get("region", "")) == region) != same_region:
             out.append(s)
             continue
         moved = shift(s, total - float(s.attrs.get("charge_shift", 0.0) or 0.0))
