@@ -20,7 +20,7 @@ from .file_tree import spectrum_caption
 from .rows_table import RowsTable, plus_minus
 
 ACROSS_HEADERS = ["spectrum", "species", "position (eV)", "FWHM (eV)", "area", "fraction (%)",
-                  "χ²ᵣ", "verdict"]
+                  "χ²ᵣ", "charge shift (eV)", "verdict"]
 QUANT_HEADERS = ["region", "area", "RSF", "atomic %", "RSF source"]
 
 
@@ -41,7 +41,7 @@ def across_rows(series) -> tuple[list[list[str]], list[bool]]:
                          plus_minus(c.fwhm, c.fwhm_stderr),
                          plus_minus(c.area, c.area_stderr, 0),
                          plus_minus(c.fraction, c.fraction_stderr, 1, 100.0),
-                         f"{r.statistics.redchi:.3g}", verdict(r)])
+                         f"{r.statistics.redchi:.3g}", f"{r.charge_shift:+.3f}", verdict(r)])
             warn.append(not r.success)
     return rows, warn
 
