@@ -103,6 +103,10 @@ def test_charge_reference_a_real_c1s_to_284_8_and_undo(window, qtbot, tmp_path):
     assert window.recipe.charge_reference is None
     assert window.calibration_label.text() == ""
     assert not window.hooked_errors
+    assert not window.calibrate("C-N", 284.8)       # not a component: one line, nothing moves
+    assert len(window.hooked_errors) == 1 and "C-N" in window.hooked_errors[0]
+    assert "\n" not in window.hooked_errors[0]
+    assert np.array_equal(window.spectrum(key)["binding_energy"].values, axis_before)
 
 
 def test_calibration_applied_to_the_other_regions_of_the_acquisition(window, qtbot):

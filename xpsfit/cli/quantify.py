@@ -17,7 +17,7 @@ from ..spectrum import region_key
 def register(subparsers) -> None:
     p = subparsers.add_parser("quantify", help="atomic %% across the regions of an acquisition",
                               description="Fit each recipe's region in every acquisition of "
-                                          "FILE and print atomic %% = (area / RSF) normalised, "
+                                          "FILE and print atomic % = (area / RSF) normalised, "
                                           "with the RSF and its source.")
     p.add_argument("file", metavar="FILE", help="spectrum file with several regions")
     p.add_argument("--recipe", "-r", action="append", required=True,
