@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (QDockWidget, QFileDialog, QHBoxLayout, QInputDial
 import xpsfit
 
 from . import recipe_edit
+from .analysis import AnalysisMixin
 from .commands import RecipeEdit
 from .component_table import ComponentTable
 from .file_tree import FileTree, spectrum_caption
@@ -71,7 +72,7 @@ def _accepts_progress(func) -> bool:
     return "progress" in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
 
 
-class MainWindow(ModelEditing, QMainWindow):
+class MainWindow(AnalysisMixin, ModelEditing, QMainWindow):
     """The xpsfit desktop application.
 
     ``settings`` (QSettings) keeps recent files; ``error_hook(message)`` replaces the non-modal
@@ -114,6 +115,7 @@ class MainWindow(ModelEditing, QMainWindow):
         self._build_layout()
         self._build_actions()
         self._build_status()
+        self._build_analysis()
         self._connect()
         self._refresh_recent_menu()
         self.show_message("Open spectra (Ctrl+O) or drop files here; choose or load a recipe.")
@@ -386,9 +388,10 @@ class MainWindow(ModelEditing, QMainWindow):
         result = self.results.get(self.current)
         rng = self.recipe.range if self.recipe is not None else None
         comps = self.recipe.components if self.recipe is not None else None
-        self.view.show_spectrum(spectrum, rng, result, comps)
+        self.view.show_spectrum(self._shown_spectrum(spectrum, result), rng, result, comps)
         self.table.show_components(self.recipe if self.recipe is not None else
                                    (result.recipe if result is not None else None), result)
+        self._show_calibration(result)
         region, label, volt = spectrum_caption(spectrum)
         status = f"{region} {label} {volt}".strip()
         if result is not None:
@@ -634,6 +637,8 @@ class MainWindow(ModelEditing, QMainWindow):
                               f"{result.statistics.redchi:.3g}"
                               + (f"; {len(result.warnings)} warning(s)" if result.warnings
                                  else "") + verdict_caption(result), 15000)
+        elif what[0] == "propagate":
+            self._on_propagated(what[1], result, seconds)
         else:
             keys = what[1]
             self.series_result = result
