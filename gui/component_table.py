@@ -1,5 +1,7 @@
-"""Component table: fitted values ± σ, editable start values, bounds and "fixed", with the
-fit's warnings (parameter at a bound, |r| > 0.9) shown on the row as colour and tooltip."""
+"""Component table: fitted values ± σ, editable start values, bounds, "fixed" and links, with
+the fit's warnings (parameter at a bound, |r| > 0.9) shown on the row as colour and tooltip.
+
+Rows are lettered A, B, … as in CasaXPS, so a link cell of row C may hold ``A*0.5``."""
 from __future__ import annotations
 
 import math
@@ -12,14 +14,17 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTab
 
 import xpsfit
 
-from .palette import species_colour
-from .recipe_edit import is_fixed
-
+from .palette import text_colour
 COLUMNS = ["Species", "Position (eV)", "FWHM (eV)", "Area", "Fraction (%)",
-           "Pos. min", "Pos. max", "FWHM min", "FWHM max", "Fixed"]
+           "Pos. min", "Pos. max", "FWHM min", "FWHM max", "Fixed",
+           "Pos. link", "FWHM link", "Area link", "Shape"]
 #: column -> edited field (None: read-only)
 _EDIT_FIELD = {1: "position", 2: "fwhm", 3: "area", 5: "window_lo", 6: "window_hi",
-               7: "fwhm_lo", 8: "fwhm_hi", 9: "fixed"}
+               7: "fwhm_lo", 8: "fwhm_hi", 9: "fixed",
+               10: "link:position", 11: "link:fwhm", 12: "link:area", 13: "shape"}
+_LINK_COLUMNS = {10: "position", 11: "fwhm", 12: "area"}
+#: a σ this many times the value (or any σ of a zero value) says "undetermined", not a number
+_SIGMA_MEANINGLESS = 1e3
 _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 WARN_BRUSH = QBrush(QColor(255, 224, 170))
 CORRELATION_LIMIT = xpsfit.CORRELATION_WARN   # the core's one rule
@@ -30,6 +35,8 @@ def _fmt(value: float, stderr: float = math.nan, digits: int = 3) -> str:
         return "—"
     text = f"{value:.{digits}f}" if abs(value) < 1e5 else f"{value:.4g}"
     if stderr is not None and math.isfinite(stderr):
+        if stderr > _SIGMA_MEANINGLESS * max(abs(value), 1e-12):
+            return text + " ± ?"     # e.g. a zero-area component: its σ is no measurement
         text += f" ± {stderr:.{digits}f}" if abs(stderr) < 1e5 else f" ± {stderr:.2g}"
     return text
 
@@ -72,7 +79,7 @@ class ComponentTable(QTableWidget):
         header = self.horizontalHeader()
         # values ± σ must never wrap; the bounds columns share what is left
         header.setSectionResizeMode(QHeaderView.ResizeToContents)
-        for col in (5, 6, 7, 8):
+        for col in (5, 6, 7, 8, 10, 11, 12):
             header.setSectionResizeMode(col, QHeaderView.Stretch)
         self.setWordWrap(False)
         self.verticalHeader().setVisible(False)
@@ -80,6 +87,7 @@ class ComponentTable(QTableWidget):
         self.setEditTriggers(QAbstractItemView.DoubleClicked | QAbstractItemView.EditKeyPressed
                              | QAbstractItemView.AnyKeyPressed)
         self._filling = False
+        self._recipe = None
         self.row_warnings: dict[str, list[str]] = {}
         self.itemChanged.connect(self._on_item_changed)
 
@@ -96,6 +104,7 @@ class ComponentTable(QTableWidget):
             # a saved result may hold components its recipe lists differently; show them all
             extra = [c for c in fitted if c not in {s.species for s in specs}]
             self.setRowCount(len(specs) + len(extra))
+            self._recipe = recipe
             for row, spec in enumerate(specs):
                 self._fill_row(row, spec.species, spec, fitted.get(spec.species), result)
             for k, species in enumerate(extra):
@@ -105,8 +114,10 @@ class ComponentTable(QTableWidget):
 
     def _fill_row(self, row: int, species: str, spec, comp, result) -> None:
         label = comp.label if comp is not None else spec.label
-        name = QTableWidgetItem(f"■ {label}")
-        name.setForeground(QBrush(QColor(species_colour(species))))
+        letter = xpsfit.row_letter(row)
+        name = QTableWidgetItem(f"{letter} ■ {label}")
+        name.setToolTip(f"row {letter}: {species}")
+        name.setForeground(QBrush(QColor(text_colour(species))))
         name.setData(Qt.UserRole, species)
         name.setFlags(Qt.ItemIsSelectable | Qt.ItemIsEnabled)
         self.setItem(row, 0, name)
@@ -139,9 +150,21 @@ class ComponentTable(QTableWidget):
                 self.setItem(row, col, item)
             fixed = QTableWidgetItem()
             fixed.setFlags(Qt.ItemIsSelectable | Qt.ItemIsEnabled | Qt.ItemIsUserCheckable)
-            fixed.setCheckState(Qt.Checked if is_fixed(spec) else Qt.Unchecked)
+            fixed.setCheckState(Qt.Checked if xpsfit.is_fixed(self._recipe, species)
+                                else Qt.Unchecked)
             fixed.setToolTip("fix position and FWHM at their start values")
             self.setItem(row, 9, fixed)
+            for col, quantity in _LINK_COLUMNS.items():
+                item = QTableWidgetItem(xpsfit.link_of(self._recipe, species, quantity))
+                item.setFlags(Qt.ItemIsSelectable | Qt.ItemIsEnabled | Qt.ItemIsEditable)
+                item.setToolTip(f"{quantity} of row {letter} tied to another row: A*0.5, "
+                                f"B+1.18, or an expression; empty: no link")
+                self.setItem(row, col, item)
+            shape = QTableWidgetItem(xpsfit.shape_text(self._recipe, species))
+            shape.setFlags(Qt.ItemIsSelectable | Qt.ItemIsEnabled | Qt.ItemIsEditable)
+            shape.setToolTip("shape parameters of this row (e.g. eta=0.3, or a number); "
+                             "empty: the recipe's")
+            self.setItem(row, 13, shape)
         if result is not None:
             warnings = component_warnings(result, species, label)
             if warnings:
@@ -152,7 +175,7 @@ class ComponentTable(QTableWidget):
                     if item is not None:
                         item.setBackground(WARN_BRUSH)
                         item.setToolTip(tip)
-                name.setText(f"⚠ {label}")
+                name.setText(f"⚠ {letter} {label}")
 
     # ------------------------------------------------------------------------------ access
     def row_of(self, species: str) -> int:
@@ -168,6 +191,8 @@ class ComponentTable(QTableWidget):
         item = self.item(row, col)
         if col == 9:
             return item.checkState() == Qt.Checked
+        if col in _LINK_COLUMNS or col == 13:
+            return item.text()
         return item.data(Qt.UserRole)
 
     def species(self) -> list[str]:
@@ -183,6 +208,9 @@ class ComponentTable(QTableWidget):
         species = self.item(item.row(), 0).data(Qt.UserRole)
         if field == "fixed":
             self.edited.emit(species, field, item.checkState() == Qt.Checked)
+            return
+        if item.column() in _LINK_COLUMNS or field == "shape":
+            self.edited.emit(species, field, item.text())
             return
         m = _NUMBER.search(item.text())
         if m is None:

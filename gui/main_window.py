@@ -19,10 +19,12 @@ from PySide6.QtWidgets import (QDockWidget, QFileDialog, QHBoxLayout, QInputDial
 import xpsfit
 
 from . import recipe_edit
+from .analysis import AnalysisMixin
 from .commands import RecipeEdit
 from .component_table import ComponentTable
 from .file_tree import FileTree, spectrum_caption
 from .map_view import MapView
+from .model_editing import ModelEditing
 from .recipe_panel import RecipePanel
 from .series_view import SeriesView
 from .spectrum_view import SpectrumView
@@ -71,7 +73,7 @@ def _accepts_progress(func) -> bool:
     return "progress" in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
 
 
-class MainWindow(QMainWindow):
+class MainWindow(AnalysisMixin, ModelEditing, QMainWindow):
     """The xpsfit desktop application.
 
     ``settings`` (QSettings) keeps recent files; ``error_hook(message)`` replaces the non-modal
@@ -114,6 +116,7 @@ class MainWindow(QMainWindow):
         self._build_layout()
         self._build_actions()
         self._build_status()
+        self._build_analysis()
         self._connect()
         self._refresh_recent_menu()
         self.show_message("Open spectra (Ctrl+O) or drop files here; choose or load a recipe.")
@@ -122,7 +125,7 @@ class MainWindow(QMainWindow):
     def _build_layout(self) -> None:
         fit_page = QSplitter(Qt.Vertical)
         fit_page.addWidget(self.view)
-        fit_page.addWidget(self.table)
+        self._build_model_editing(fit_page)
         fit_page.setStretchFactor(0, 4)
         fit_page.setStretchFactor(1, 1)
         fit_page.setSizes([600, 200])
@@ -234,6 +237,7 @@ class MainWindow(QMainWindow):
         self.fit_button.clicked.connect(self.fit_current)
         self.series_button.clicked.connect(self.series_from_selection)
         self.fit_series_button.clicked.connect(self.fit_series)
+        self._connect_model_editing()
 
     # ================================================================== messages and errors
     def show_message(self, text: str, ms: int = 0) -> None:
@@ -246,12 +250,23 @@ class MainWindow(QMainWindow):
         if self.error_hook is not None:
             self.error_hook(message)
             return
+        if self._error_box is not None and self._error_box.isVisible():
+            self._append_error(message)
+            return
         # non-modal so background work, tests and screenshot runs never block on it
         box = QMessageBox(QMessageBox.Warning, "xpsfit", message, QMessageBox.Ok, self)
         box.setModal(False)
         box.setAttribute(Qt.WA_DeleteOnClose, False)
         box.show()
         self._error_box = box
+
+    #: lines kept in the one error dialog (a burst of bad files must not grow it off-screen)
+    ERROR_LINES = 12
+
+    def _append_error(self, message: str) -> None:
+        """One dialog for a burst of errors (several bad files): newest line last."""
+        lines = self._error_box.text().split("\n") + [message]
+        self._error_box.setText("\n".join(lines[-self.ERROR_LINES:]))
 
     # ================================================================== files
     def open_dialog(self) -> None:
@@ -395,9 +410,10 @@ class MainWindow(QMainWindow):
         result = self.results.get(self.current)
         rng = self.recipe.range if self.recipe is not None else None
         comps = self.recipe.components if self.recipe is not None else None
-        self.view.show_spectrum(spectrum, rng, result, comps)
+        self.view.show_spectrum(self._shown_spectrum(spectrum, result), rng, result, comps)
         self.table.show_components(self.recipe if self.recipe is not None else
                                    (result.recipe if result is not None else None), result)
+        self._show_calibration(result)
         region, label, volt = spectrum_caption(spectrum)
         status = f"{region} {label} {volt}".strip()
         if result is not None:
@@ -643,6 +659,8 @@ class MainWindow(QMainWindow):
                               f"{result.statistics.redchi:.3g}"
                               + (f"; {len(result.warnings)} warning(s)" if result.warnings
                                  else "") + verdict_caption(result), 15000)
+        elif what[0] == "propagate":
+            self._on_propagated(what[1], result, seconds)
         else:
             keys = what[1]
             self.series_result = result

@@ -10,17 +10,14 @@ import math
 
 import xpsfit
 
-#: the table's editable quantities
-FIELDS = ("position", "fwhm", "area", "window_lo", "window_hi", "fwhm_lo", "fwhm_hi", "fixed")
+#: the table's editable quantities; "link:<quantity>" cells take CasaXPS links (A*0.5, B+1.18)
+LINK_FIELDS = tuple(f"link:{q}" for q in xpsfit.LINK_QUANTITIES)
+FIELDS = ("position", "fwhm", "area", "window_lo", "window_hi", "fwhm_lo", "fwhm_hi",
+          "fixed", "shape") + LINK_FIELDS
 
 #: the core's registries (one list for GUI, CLI and recipe checks)
 LINESHAPES = list(xpsfit.LINESHAPES)
 BACKGROUNDS = list(xpsfit.BACKGROUNDS)
-
-# A "fixed" position is a window this narrow: lmfit refuses min == max, and 1 µeV is far below
-# any energy resolution, so the value is fixed in every practical sense.
-FIXED_HALF_WIDTH = 1e-6
-
 
 def _copy(recipe):
     """Deep copy that shares the library: it is reference data, never edited here, and
@@ -37,11 +34,6 @@ def _component(recipe, species: str):
                              path=recipe.source or None, key="components")
 
 
-def is_fixed(component) -> bool:
-    lo, hi = component.window
-    return (not component.fwhm_vary) and (hi - lo) <= 4 * FIXED_HALF_WIDTH
-
-
 def edit_component(recipe, species: str, field: str, value):
     """Return a copy of ``recipe`` with one quantity of one component changed.
 
@@ -51,19 +43,15 @@ def edit_component(recipe, species: str, field: str, value):
     """
     if field not in FIELDS:
         raise ValueError(f"unknown field {field!r}")
+    if field == "fixed":
+        return xpsfit.set_fixed(recipe, species, bool(value))
+    if field == "shape":
+        return xpsfit.set_shape(recipe, species, str(value))
+    if field in LINK_FIELDS:
+        return xpsfit.set_link(recipe, species, field.split(":", 1)[1], str(value))
     new = _copy(recipe)
     c = _component(new, species)
     key = f"components.{species}.{field}"
-    if field == "fixed":
-        if bool(value):
-            p = float(c.position)
-            c.window = (p - FIXED_HALF_WIDTH, p + FIXED_HALF_WIDTH)
-            c.fwhm_vary = False
-        else:
-            lib_window = _library_window(new, species)
-            c.window = lib_window or (c.position - 0.5, c.position + 0.5)
-            c.fwhm_vary = True
-        return new
     v = float(value)
     if not math.isfinite(v):
         raise xpsfit.RecipeError(f"{field} must be a finite number, not {value!r}", key=key)
@@ -105,17 +93,8 @@ def edit_component(recipe, species: str, field: str, value):
     return new
 
 
-def _library_window(recipe, species: str):
-    try:
-        return tuple(recipe.library.region(recipe.region).get(species).window)
-    except Exception:  # noqa: BLE001 - the library may not know the key (user component)
-        return None
-
-
 def with_range(recipe, lo: float, hi: float):
-    new = _copy(recipe)
-    new.range = (float(min(lo, hi)), float(max(lo, hi)))
-    return new
+    return xpsfit.set_range(recipe, lo, hi)
 
 
 def with_lineshape(recipe, lineshape: str):
@@ -125,9 +104,7 @@ def with_lineshape(recipe, lineshape: str):
 
 
 def with_background(recipe, background_type: str):
-    new = _copy(recipe)
-    new.background.type = background_type
-    return new
+    return xpsfit.set_background(recipe, type=background_type)
 
 
 def with_species(recipe, species: list[str]):
@@ -147,7 +124,6 @@ def with_species(recipe, species: list[str]):
 
 def new_recipe(library: str, region: str, species: list[str], lineshape: str,
                background: str):
-    return xpsfit.recipe_from_dict({"region": region, "library": library, "lineshape": lineshape,
-                                    "background": {"type": background},
-                                    "components": [{"species": s} for s in species]},
-                                   source="(GUI)")
+    """The CLI's ``recipe init`` recipe: library species, default shape and default range."""
+    return xpsfit.start_recipe(library, region, species, lineshape=lineshape,
+                               background=background, source="(GUI)")

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox,
+                               QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
+                               QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 import xpsfit
 
-from .palette import species_colour
+from .palette import text_colour
 from .recipe_edit import BACKGROUNDS, LINESHAPES
 
 
@@ -24,6 +25,10 @@ class RecipePanel(QWidget):
     loadRequested = Signal()
     saveRequested = Signal()
     casaRequested = Signal()                   # recipe from the spectrum's CasaXPS model
+    rangeTyped = Signal(float, float)          # the numeric range fields
+    libraryRangeRequested = Signal()
+    backgroundParamsChosen = Signal(dict)      # recipe [background] keys -> values
+    priorTyped = Signal(str)                   # "target = value ± sigma" ("target =" removes)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -45,7 +50,8 @@ class RecipePanel(QWidget):
         self.species_list.setToolTip("check the species to fit")
         self.constraints_label = QLabel("")
         self.constraints_label.setWordWrap(True)
-        self.constraints_label.setToolTip("links and priors of the recipe (edit them in the TOML)")
+        self.constraints_label.setToolTip("links and priors of the recipe; links are typed in "
+                                          "the link columns of the component table")
         self.source_label = QLabel("no recipe")
         self.source_label.setWordWrap(True)
         self.source_label.setStyleSheet("color: #555")
@@ -60,9 +66,17 @@ class RecipePanel(QWidget):
         buttons.addWidget(self.casa_button)
         inner = QVBoxLayout()
         inner.addLayout(form)
+        inner.addWidget(self._build_region_box())
         inner.addWidget(QLabel("Species"))
         inner.addWidget(self.species_list, 1)
         inner.addWidget(self.constraints_label)
+        self.prior_edit = QLineEdit()
+        self.prior_edit.setPlaceholderText("prior: position(S0) - position(PS4) = 1.5 ± 0.2")
+        self.prior_edit.setToolTip("add or replace a prior (target = value ± sigma); "
+                                   "'target =' removes it")
+        self.prior_edit.returnPressed.connect(
+            lambda: self.prior_edit.text().strip() and self.priorTyped.emit(self.prior_edit.text()))
+        inner.addWidget(self.prior_edit)
         inner.addWidget(self.source_label)
         inner.addLayout(buttons)
         box.setLayout(inner)
@@ -81,6 +95,82 @@ class RecipePanel(QWidget):
         self.save_button.clicked.connect(self.saveRequested)
         self.casa_button.clicked.connect(self.casaRequested)
         self.populate_libraries()
+
+    def _build_region_box(self) -> QGroupBox:
+        """Range fields beside the drag band, and every parameter of the background."""
+        box = QGroupBox("Region and background")
+        form = QFormLayout(box)
+        self.range_lo, self.range_hi = (self._spin(0.0, 20000.0, 2) for _ in range(2))
+        row = QHBoxLayout()
+        row.addWidget(self.range_lo)
+        row.addWidget(QLabel("–"))
+        row.addWidget(self.range_hi)
+        self.library_range_button = QPushButton("Library")
+        self.library_range_button.setToolTip("the library's default range for this region")
+        row.addWidget(self.library_range_button)
+        form.addRow("Range (eV)", row)
+        self.endpoints = QSpinBox()
+        self.endpoints.setRange(1, 200)
+        self.endpoints.setToolTip("points averaged at each end (Shirley, linear)")
+        self.tougaard_B = self._spin(0.0, 1e7, 1)
+        self.tougaard_C = self._spin(0.0, 1e7, 1)
+        self.tougaard_C_prime = self._spin(-1e4, 1e4, 3)
+        self.tougaard_D = self._spin(0.0, 1e7, 1)
+        self.tougaard_fit_B = QCheckBox("fit B to the high-BE end")
+        form.addRow("End points", self.endpoints)
+        form.addRow("Tougaard B", self.tougaard_B)
+        form.addRow("Tougaard C", self.tougaard_C)
+        form.addRow("Tougaard C′", self.tougaard_C_prime)
+        form.addRow("Tougaard D", self.tougaard_D)
+        form.addRow("", self.tougaard_fit_B)
+        for w in (self.range_lo, self.range_hi):
+            w.editingFinished.connect(self._on_range_typed)
+        self.library_range_button.clicked.connect(self.libraryRangeRequested)
+        for w in (self.endpoints, self.tougaard_B, self.tougaard_C, self.tougaard_C_prime,
+                  self.tougaard_D):
+            w.editingFinished.connect(self._on_background_params)
+        self.tougaard_fit_B.toggled.connect(lambda _on: self._on_background_params())
+        return box
+
+    @staticmethod
+    def _spin(lo: float, hi: float, decimals: int) -> QDoubleSpinBox:
+        box = QDoubleSpinBox()
+        box.setRange(lo, hi)
+        box.setDecimals(decimals)
+        box.setKeyboardTracking(False)
+        return box
+
+    def background_params(self) -> dict:
+        return {"endpoints": self.endpoints.value(), "tougaard_B": self.tougaard_B.value(),
+                "tougaard_C": self.tougaard_C.value(),
+                "tougaard_C_prime": self.tougaard_C_prime.value(),
+                "tougaard_D": self.tougaard_D.value(),
+                "tougaard_fit_B": self.tougaard_fit_B.isChecked()}
+
+    def _show_region(self, recipe) -> None:
+        lo, hi = recipe.range if recipe.range is not None else (0.0, 0.0)
+        self.range_lo.setValue(lo)
+        self.range_hi.setValue(hi)
+        bg = recipe.background
+        self.endpoints.setValue(bg.endpoints)
+        self.tougaard_B.setValue(bg.tougaard_B)
+        self.tougaard_C.setValue(bg.tougaard_C)
+        self.tougaard_C_prime.setValue(bg.tougaard_C_prime)
+        self.tougaard_D.setValue(bg.tougaard_D)
+        self.tougaard_fit_B.setChecked(bg.tougaard_fit_B)
+        tougaard = bg.type == "tougaard"
+        for w in (self.tougaard_B, self.tougaard_C, self.tougaard_C_prime, self.tougaard_D,
+                  self.tougaard_fit_B):
+            w.setEnabled(tougaard)
+        self.endpoints.setEnabled(bg.type in ("shirley", "linear", "shirley_active"))
+
+    def _on_range_typed(self) -> None:
+        if not self._filling and self.range_lo.value() != self.range_hi.value():
+            self.rangeTyped.emit(self.range_lo.value(), self.range_hi.value())
+
+    def _on_background_params(self) -> None:
+        if not self._filling:
+            self.backgroundParamsChosen.emit(self.background_params())
 
     # --------------------------------------------------------------------------- filling
     def populate_libraries(self) -> None:
@@ -128,7 +218,7 @@ class RecipePanel(QWidget):
             item.setData(Qt.UserRole, key)
             item.setFlags(Qt.ItemIsEnabled | Qt.ItemIsSelectable | Qt.ItemIsUserCheckable)
             item.setCheckState(Qt.Checked if key in checked else Qt.Unchecked)
-            item.setForeground(QBrush(QColor(species_colour(key))))
+            item.setForeground(QBrush(QColor(text_colour(key))))
             if sd is not None and sd.references:
                 item.setToolTip("\n".join(r.citation for r in sd.references))
             self.species_list.addItem(item)
@@ -160,9 +250,21 @@ class RecipePanel(QWidget):
             if recipe.range:
                 lines.append(f"range: {recipe.range[0]:.2f}–{recipe.range[1]:.2f} eV")
             self.constraints_label.setText("\n".join(lines))
-            self.source_label.setText(f"from {recipe.source}" if recipe.source else "edited")
+            self._show_region(recipe)
+            self.source_label.setText(self._origin_text(recipe))
         finally:
             self._filling = False
+
+    def _origin_text(self, recipe) -> str:
+        """"from X" only while the recipe is what X holds; "edited" once it differs."""
+        if recipe.source != getattr(self, "_origin_source", None):
+            self._origin_source, self._origin = recipe.source, recipe
+        if not recipe.source or recipe.source.startswith("("):    # "(GUI)": built here
+            return "built here (not saved)"
+        name = recipe.source.replace("\\", "/").rsplit("/", 1)[-1]
+        if recipe is self._origin or recipe == self._origin:
+            return f"from {name}"
+        return f"edited (not saved); started from {name}"
 
     def checked_species(self) -> list[str]:
         out = []

@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from .palette import species_colour
+from .palette import species_colour, text_colour
 
 
 def composition(series) -> tuple[list[str], dict[str, str], np.ndarray, np.ndarray]:
@@ -87,7 +87,10 @@ class SeriesView(QWidget):
                                                for i, lab in enumerate(series.labels)]])
         # room on the right for the legend, above the bars for the onset marks
         self.plot.setXRange(-0.6, n + 0.9, padding=0)
-        self.plot.setYRange(0, 122, padding=0)
+        # the onset marks need room above 100 %, but the axis is a percentage: ticks 0–100 only,
+        # and the range starts just below 0 so the 0 tick is drawn
+        self.plot.setYRange(-2, 122, padding=0)
+        self.plot.getAxis("left").setTicks([[(float(v), str(v)) for v in range(0, 101, 20)]])
         title = series.results[0].recipe.region if series.results else ""
         self.plot.setTitle(f"<span style='color:#222;font-size:11pt'>{title} composition "
                            f"({series.mode} fit)</span>")
@@ -110,7 +113,8 @@ class SeriesView(QWidget):
                                                  pen=pg.mkPen("#000000", width=0.8)))
             name = next((c.label for c in series.results[0].components
                          if c.species == onset.species), onset.species)
-            label = pg.TextItem(f"{name} appears", color=colour, anchor=(0.5, 1.0))
+            label = pg.TextItem(f"{name} appears", color=text_colour(onset.species),
+                                anchor=(0.5, 1.0))
             label.setPos(x[i], 109.0 + 4.0 * (stacked.count(i)))
             stacked.append(i)
             self.plot.addItem(label)

@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from .palette import species_colour
+from .palette import species_colour, text_colour
 
 DIM = "binding_energy"
 
@@ -204,7 +204,7 @@ class SpectrumView(QWidget):
         for k, (species, (pos, label)) in enumerate(positions.items()):
             colour = species_colour(species)
             # labels at staggered heights so close components stay readable
-            opts = {"position": 0.95 - 0.06 * (k % 3), "color": colour,
+            opts = {"position": 0.95 - 0.06 * (k % 3), "color": text_colour(species),
                     "fill": (255, 255, 255, 180), "movable": False}
             line = pg.InfiniteLine(pos=pos, angle=90, movable=True,
                                    pen=pg.mkPen(_colour(colour), width=1.5, style=Qt.DotLine),

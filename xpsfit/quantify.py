@@ -32,7 +32,7 @@ def element_quantification(results: Sequence, *, labels: Sequence[str] | None = 
     if any(len(s) != n for s in series):
         raise FitError("element quantification: the regions have different numbers of states "
                        f"({', '.join(str(len(s)) for s in series)})")
-    regions, rsf, sources = [], [], []
+    regions, rsf, sources, placeholder = [], [], [], []
     for s in series:
         rec = s[0].recipe
         reg = rec.library.region(rec.region)
@@ -41,6 +41,7 @@ def element_quantification(results: Sequence, *, labels: Sequence[str] | None = 
         regions.append(rec.region)
         rsf.append(float(reg.sensitivity_factor))
         sources.append(reg.sensitivity_source or "library default")
+        placeholder.append(placeholder_rsf(reg))
     area = np.array([[sum(c.area for c in s[j].components) for s in series] for j in range(n)])
     var = np.array([[_total_area_var(s[j]) for s in series] for j in range(n)])
     norm = area / np.array(rsf)[None, :]
@@ -60,10 +61,39 @@ def element_quantification(results: Sequence, *, labels: Sequence[str] | None = 
                                             "units": "1"}),
          "atomic_fraction_stderr": (dims, err),
          "area": (dims, area, {"units": "counts*eV"}),
-         "rsf": ("region", rsf), "rsf_source": ("region", sources)},
+         "rsf": ("region", rsf), "rsf_source": ("region", sources),
+         "rsf_placeholder": ("region", np.array(placeholder, dtype=bool))},
         coords={"spectrum": np.arange(n), "region": regions, "label": ("spectrum", list(labels))},
         attrs={"quantity": "atomic % from region areas divided by library sensitivity factors "
                            "(not species fractions)"})
+
+
+def placeholder_rsf(region) -> bool:
+    """True when a library region's RSF was never set (the libraries mark those "placeholder";
+    a region without a source has the built-in 1.0): atomic % from it are not comparable."""
+    source = str(region.sensitivity_source or "").strip().lower()
+    return not source or source.startswith("placeholder")
+
+
+def quantification_rows(ds: xr.Dataset) -> list[dict]:
+    """One row per spectrum × region of :func:`element_quantification` (CSV and CLI table)."""
+    rows = []
+    for j in range(ds.sizes["spectrum"]):
+        for k, region in enumerate(ds["region"].values):
+            rows.append({"label": str(ds["label"].values[j]), "region": str(region),
+                         "area": float(ds["area"].values[j, k]),
+                         "rsf": float(ds["rsf"].values[k]),
+                         "atomic_percent": 100 * float(ds["atomic_fraction"].values[j, k]),
+                         "atomic_percent_stderr":
+                             100 * float(ds["atomic_fraction_stderr"].values[j, k]),
+                         "rsf_source": str(ds["rsf_source"].values[k]),
+                         "rsf_placeholder": bool(ds["rsf_placeholder"].values[k])})
+    return rows
+
+
+#: columns of :func:`quantification_rows`, in order
+QUANTIFICATION_COLUMNS = ["label", "region", "area", "rsf", "atomic_percent",
+                          "atomic_percent_stderr", "rsf_source", "rsf_placeholder"]
 
 
 def _total_area_var(fit_result) -> float:
@@ -80,4 +110,5 @@ def _total_area_var(fit_result) -> float:
     return float(g @ np.asarray(cov) @ g)
 
 
-__all__ = ["element_quantification"]
+__all__ = ["element_quantification", "placeholder_rsf", "quantification_rows",
+           "QUANTIFICATION_COLUMNS"]

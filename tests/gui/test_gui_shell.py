@@ -122,11 +122,12 @@ def test_worker_reports_progress_and_cancels(qtbot):
 
 
 def _recipe():
-    from xpsfit.recipe.library import Library
-    from xpsfit.recipe.spec import ComponentSpec, Recipe
-    comps = [ComponentSpec("PS4", "PS4", 161.6, (161.2, 162.0), 1.0, (0.6, 1.5)),
-             ComponentSpec("S0", "S0", 164.0, (163.7, 164.6), 1.3, (0.7, 2.0))]
-    return Recipe(region="S 2p", library_name="x", library=Library("x"), components=comps)
+    # a valid recipe (edits are checked like a file): two free components, no library
+    return xpsfit.recipe_from_dict({"region": "S 2p", "components": [
+        {"name": "PS4", "position": 161.6, "window": [161.2, 162.0], "fwhm": [0.6, 1.5],
+         "fwhm_start": 1.0},
+        {"name": "S0", "position": 164.0, "window": [163.7, 164.6], "fwhm": [0.7, 2.0],
+         "fwhm_start": 1.3}]})
 
 
 def test_recipe_edits_copy_and_validate():
@@ -142,7 +143,8 @@ def test_recipe_edits_copy_and_validate():
     with pytest.raises(xpsfit.RecipeError, match="no component 'SOx'"):
         e.edit_component(r, "SOx", "fwhm", 1.0)
     fixed = e.edit_component(r, "PS4", "fixed", True)
-    assert e.is_fixed(fixed.components[0]) and not e.is_fixed(r.components[0])
+    assert xpsfit.is_fixed(fixed, "PS4") and not xpsfit.is_fixed(r, "PS4")
+    assert fixed.components[0].window == r.components[0].window     # no micro-window saved
     widened = e.edit_component(r, "PS4", "fwhm", 1.8)
     assert widened.components[0].fwhm_bounds == (0.6, 1.8)
     assert e.with_range(r, 170, 158).range == (158.0, 170.0)

@@ -12,7 +12,7 @@ import sys
 from ..errors import XpsfitError
 
 #: sub-command modules, in the order shown by --help
-COMMANDS = ["read", "library", "recipe", "fit", "batch", "export", "map"]
+COMMANDS = ["read", "library", "recipe", "fit", "batch", "export", "map", "quantify"]
 
 
 def build_parser() -> argparse.ArgumentParser:

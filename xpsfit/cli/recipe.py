@@ -3,8 +3,8 @@ or turn the CasaXPS model stored in a VAMAS block into a recipe."""
 from __future__ import annotations
 
 from ..errors import RecipeError
-from ..recipe.library import load_library
-from ..recipe.spec import BACKGROUNDS, load_recipe, recipe_from_dict, recipe_to_toml, shape_params
+from ..recipe.edit import start_recipe
+from ..recipe.spec import BACKGROUNDS, load_recipe, recipe_to_toml
 
 
 def register(subparsers) -> None:
@@ -40,19 +40,8 @@ def register(subparsers) -> None:
 
 
 def run_init(args) -> int:
-    lib = load_library(args.library)
-    region = lib.region(args.region)
-    keys = args.species or list(region.species)
-    data = {"region": region.name, "library": args.library, "lineshape": args.lineshape,
-            "components": [{"species": k} for k in keys],
-            "background": {"type": args.background}}
-    defaults = {k: v[0] for k, v in shape_params(args.lineshape).items()
-                if v[0] == v[0]}   # NaN defaults (registry missing) are left out
-    if defaults:
-        data["shape"] = defaults
-    if region.default_range:
-        data["range"] = list(region.default_range)
-    recipe = recipe_from_dict(data, source="<recipe init>")
+    recipe = start_recipe(args.library, args.region, args.species, lineshape=args.lineshape,
+                          background=args.background, source="<recipe init>")
     print(recipe_to_toml(recipe), end="")
     return 0
 

@@ -97,17 +97,27 @@ def acquisition_shifts(spectra: Iterable[xr.DataArray], recipes: Recipe | Iterab
             continue
         res = fit(s, _without_reference(recipe), **(fit_kwargs or {}))
         block = int(s.attrs.get("block_index", 0))
-        delta = reference_shift(res, cr)
-        comp = res.component(cr.species)
-        if not (res.statistics.success and math.isfinite(comp.position_stderr)
-                and comp.area > 3.0 * comp.area_stderr):
-            why = "; ".join(res.flags) or res.statistics.message or \
-                f"{cr.species} is not detected (area within 3σ of zero)"
-            raise FitError(f"charge-reference fit of {cr.region} {cr.species} is not "
-                           f"trustworthy: {why}", path=key[0] or None, block=block,
-                           key="charge_reference")
-        out[key] = AcquisitionShift(key[0], key[1], block, comp.position, cr.energy, delta, res)
+        delta = _trusted_shift(res, cr)
+        out[key] = AcquisitionShift(key[0], key[1], block, res.component(cr.species).position,
+                                    cr.energy, delta, res)
     return out
+
+
+def _trusted_shift(res: FitResult, cr: ChargeReference) -> float:
+    """:func:`reference_shift`, refused (:class:`FitError`) when the reference fit is not
+    trustworthy: a wrong reference would shift every region of the acquisition."""
+    delta = reference_shift(res, cr)
+    comp = res.component(cr.species)
+    if not (res.statistics.success and math.isfinite(comp.position_stderr)
+            and comp.area > 3.0 * comp.area_stderr):
+        why = "; ".join(res.flags) or res.statistics.message or \
+            f"{cr.species} is not detected (area within 3σ of zero)"
+        raise FitError(f"charge-reference fit of {cr.region} {cr.species} is not "
+                       f"trustworthy: {why}",
+                       path=str(res.spectrum.attrs.get("source_file", "")) or None,
+                       block=int(res.spectrum.attrs.get("block_index", 0)),
+                       key="charge_reference")
+    return delta
 
 
 def apply_reference(spectra: Iterable[xr.DataArray], recipes: Recipe | Iterable[Recipe], *,
@@ -142,9 +152,100 @@ def shift_acquisitions(spectra: Iterable[xr.DataArray],
                            "charge reference", path=key[0] or None,
                            block=s.attrs.get("block_index"), key="charge_reference")
         moved = shift(s, acq.shift)
-        moved.attrs["charge_reference"] = (
-            f"{reference.region} {reference.species} = {reference.energy:g} eV (measured "
-            f"{acq.measured:.4f} eV in block {acq.block_index})")
+        moved.attrs["charge_reference"] = _reference_note(reference, acq.measured,
+                                                          acq.block_index)
+        out.append(moved)
+    return out
+
+
+def _reference_note(reference: ChargeReference, measured: float, block) -> str:
+    return (f"{reference.region} {reference.species} = {reference.energy:g} eV (measured "
+            f"{measured:.4f} eV in block {block})")
+
+
+# ------------------------------------------------------------ "set this component to X eV"
+def with_charge_reference(recipe: Recipe, species: str, energy: float) -> Recipe:
+    """The recipe with ``[charge_reference]`` = ``species`` of its own region at ``energy``:
+    every fit with it is then an internal-reference fit (:func:`fit_referenced`), so the
+    reference line sits at ``energy`` and the shift is recorded in the result."""
+    import copy
+    names = [c.species for c in recipe.components]
+    if species not in names:
+        raise RecipeError(f"cannot calibrate on {species!r}: not a component of the "
+                          f"{recipe.region} recipe (components: {', '.join(names)})",
+                          path=recipe.source, key="charge_reference")
+    if not math.isfinite(float(energy)) or float(energy) <= 0:
+        raise RecipeError(f"calibration energy must be a positive number of eV, not {energy!r}",
+                          path=recipe.source, key="charge_reference")
+    out = copy.copy(recipe)
+    out.charge_reference = ChargeReference(recipe.region, species, float(energy))
+    return out
+
+
+def calibrate(spectrum: xr.DataArray, recipe: Recipe, species: str, energy: float,
+              **fit_kwargs) -> FitResult:
+    """Fit ``spectrum`` with ``species`` set to ``energy`` eV (e.g. C 1s C–C = 284.8): one rigid
+    shift of the axis, recorded in ``charge_shift`` / ``charge_reference`` of the result.
+
+    ``recipe`` is written for the axis of ``spectrum`` as it is (a charged C 1s with C–C placed
+    at 280.8 eV): it is fitted once there, the spectrum is shifted by ``energy − fitted
+    position``, and the recipe's positions, windows and range move by the same amount (into
+    the referenced scale) before the referenced refits. ``result.recipe`` is that referenced
+    recipe and ``result.spectrum`` the shifted spectrum; apply the shift to the acquisition's
+    other regions with :func:`shift_like`. A reference line the first fit does not determine
+    raises :class:`FitError`."""
+    plain = fit(spectrum, _without_reference(recipe), **fit_kwargs)
+    return fit(*calibration_inputs(plain, species, energy), **fit_kwargs)
+
+
+def calibration_inputs(result: FitResult, species: str, energy: float
+                       ) -> tuple[xr.DataArray, Recipe]:
+    """From a fit on the axis as it is: its spectrum shifted by ``energy −`` the fitted position
+    of ``species``, and its recipe moved into that scale with the charge reference set. Fitting
+    the pair is the calibrated fit (:func:`calibrate`; the GUI runs it in its worker)."""
+    referenced = with_charge_reference(result.recipe, species, energy)
+    delta = _trusted_shift(result, referenced.charge_reference)
+    return shift(result.spectrum, delta), translated(referenced, delta)
+
+
+def translated(recipe: Recipe, delta: float) -> Recipe:
+    """The recipe with every component start, position window and the fit range moved by
+    ``delta`` eV (links and priors between components are relative and stay)."""
+    import copy
+    out = copy.copy(recipe)
+    out.components = [copy.copy(c) for c in recipe.components]
+    for c in out.components:
+        c.position = float(c.position) + delta
+        c.window = (float(c.window[0]) + delta, float(c.window[1]) + delta)
+    if recipe.range is not None:
+        out.range = (float(recipe.range[0]) + delta, float(recipe.range[1]) + delta)
+    return out
+
+
+def shift_like(spectra: Iterable[xr.DataArray], reference: FitResult, *,
+               same_region: bool = False) -> list[xr.DataArray]:
+    """Give the spectra of ``reference``'s acquisition (same source file and sample) in other
+    regions the same cumulative charge shift as the reference fit; the rest come back as they
+    are (same order). Idempotent: a spectrum already at that shift is not moved again.
+
+    ``same_region=True`` moves the acquisition's spectra of the reference region instead: the
+    starting point for fitting them with the calibrated recipe, whose windows are in the
+    referenced scale (each referenced fit then finds its own residual shift)."""
+    ref = reference.spectrum
+    key, region = acquisition_key(ref), region_key(reference.recipe.region)
+    total = float(reference.charge_shift)
+    info = reference.charge_reference or {}
+    cr = reference.recipe.charge_reference
+    out = []
+    for s in spectra:
+        if acquisition_key(s) != key or \
+                (region_key(s.attrs.get("region", "")) == region) != same_region:
+            out.append(s)
+            continue
+        moved = shift(s, total - float(s.attrs.get("charge_shift", 0.0) or 0.0))
+        if cr is not None:
+            moved.attrs["charge_reference"] = _reference_note(
+                cr, float(info.get("measured", math.nan)), ref.attrs.get("block_index", 0))
         out.append(moved)
     return out
 
@@ -159,5 +260,7 @@ def _without_reference(recipe: Recipe) -> Recipe:
 
 
 __all__ = ["reference_shift", "fit_referenced", "references_own_region", "acquisition_shifts",
+           "with_charge_reference", "calibrate", "shift_like", "translated",
+           "calibration_inputs",
            "apply_reference", "shift_acquisitions", "reference_recipe", "acquisition_key", "AcquisitionShift",
            "TOLERANCE"]

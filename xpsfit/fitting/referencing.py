@@ -63,20 +63,43 @@ def fit_referenced(spectrum: xr.DataArray, recipe: Recipe,
     measured = result.component(cr.species).position if _has(result, cr) else math.nan
     first_at_edge = _reference_at_bound(result, cr)
     current = spectrum
+    base = float(spectrum.attrs.get("charge_shift", 0.0))
+    tried: list[tuple[float, float]] = []        # (shift applied so far, fitted position)
     for _ in range(MAX_REFITS):
         delta = reference_shift(result, cr)
         if abs(delta) <= TOLERANCE and current is not spectrum:
             break
-        current = shift(current, delta)
+        tried.append((float(current.attrs.get("charge_shift", 0.0)) - base,
+                      float(result.component(cr.species).position)))
+        current = shift(current, _secant_step(tried, delta))
         result = fit_once(current)
-    total = float(current.attrs.get("charge_shift", 0.0)) - \
-        float(spectrum.attrs.get("charge_shift", 0.0))
-    result.charge_reference = _record(cr, measured, total, spectrum)
+    # measured on the axis as acquired, shift = the spectrum's whole charge shift: the same
+    # numbers whether or not the spectrum came in already shifted (a calibration's pre-shift)
+    result.charge_reference = _record(cr, measured - base,
+                                      float(current.attrs.get("charge_shift", 0.0)), spectrum)
+    left = reference_shift(result, cr)
+    if abs(left) > TOLERANCE:
+        result.warnings.append(Notice(
+            f"charge reference {cr.species} is at {cr.energy - left:.4f} eV after "
+            f"{MAX_REFITS} refits, {abs(left) * 1000:.1f} meV from {cr.energy:g} eV (the "
+            "windows in the referenced scale pull it)", "charge_reference", cr.species))
     if first_at_edge:
         result.warnings.append(Notice(f"charge reference {cr.species} was at its window edge "
                                       "before the shift: the shift may be underestimated (widen "
                                       "its window)", "charge_reference", cr.species))
     return result
+
+
+def _secant_step(tried: list[tuple[float, float]], delta: float) -> float:
+    """Next shift: ``delta`` if the line moved rigidly with the axis; when it moved less (the
+    recipe's windows and range stay put in the referenced scale and pull the line), the
+    slope of position against applied shift from the last two fits scales the step, so the
+    refits converge in two or three steps instead of geometrically."""
+    if len(tried) < 2:
+        return delta
+    (s0, p0), (s1, p1) = tried[-2:]
+    slope = (p1 - p0) / (s1 - s0) if s1 != s0 else 1.0
+    return delta / slope if 0.2 < slope < 2.0 else delta
 
 
 def _has(result: FitResult, cr: ChargeReference) -> bool:

@@ -200,8 +200,12 @@ def load_recipe(path) -> Recipe:
     return recipe_from_dict(data, source=str(path), _text=text)
 
 
-def recipe_from_dict(data: dict, *, source: str = "", _text: str = "") -> Recipe:
-    """Validate raw recipe data (as from TOML) against its library and build the Recipe."""
+def recipe_from_dict(data: dict, *, source: str = "", _text: str = "",
+                     library: Library | None = None) -> Recipe:
+    """Validate raw recipe data (as from TOML) against its library and build the Recipe.
+
+    ``library``: the already loaded library named by ``data["library"]`` (recipe edits rebuild
+    through here and must not reread the library on every keystroke)."""
     check = Checker(RecipeError, source, _text)
     check.table(data, (), _TOP_KEYS)
     if "region" not in data:
@@ -209,7 +213,8 @@ def recipe_from_dict(data: dict, *, source: str = "", _text: str = "") -> Recipe
     region_name = check.string(data["region"], ("region",))
     if "library" in data:
         library_name = check.string(data["library"], ("library",))
-        library = _load_recipe_library(check, library_name, source)
+        if library is None:
+            library = _load_recipe_library(check, library_name, source)
     else:   # a recipe of free components only: its region stands alone
         library_name = ""
         library = Library(name="", description="no library: free components only",
