@@ -17,6 +17,7 @@ import numpy as np
 from ..errors import FileFormatError, UnsupportedFormatError
 from ..spectrum import make_spectrum, normalise_region
 from . import integral_counts, region_from_text
+from .scienta_txt import ses_keys, ses_number
 
 NAME = "scienta_ibw"
 SUFFIXES = (".ibw",)
@@ -29,19 +30,7 @@ def sniff(head: bytes, path: Path) -> bool:
 
 def _note(raw) -> dict[str, str]:
     text = raw.decode("latin-1") if isinstance(raw, bytes) else str(raw or "")
-    out = {}
-    for line in text.replace("\r", "\n").split("\n"):
-        k, sep, v = line.partition("=")
-        if sep:
-            out[k.strip()] = v.strip()
-    return out
-
-
-def _number(keys: dict, key: str) -> float:
-    try:
-        return float(keys.get(key, ""))
-    except ValueError:
-        return math.nan
+    return ses_keys(text.replace("\r", "\n").split("\n"))
 
 
 def read(path, **options) -> list:
@@ -73,16 +62,16 @@ def read(path, **options) -> list:
     counts = integral_counts(data)
     whole = bool(np.all(counts == np.round(counts)))
     name = keys.get("Region Name", path.stem)
-    sweeps = _number(keys, "Number of Sweeps")
-    step_ms = _number(keys, "Step Time")
+    sweeps = ses_number(keys, "Number of Sweeps")
+    step_ms = ses_number(keys, "Step Time")
     return [make_spectrum(
         energy, counts if whole else data, axis=axis,
-        excitation_energy=_number(keys, "Excitation Energy"), path=str(path), block=0,
+        excitation_energy=ses_number(keys, "Excitation Energy"), path=str(path), block=0,
         region=region_from_text(name) or normalise_region(name), block_name=name,
         label=keys.get("Spectrum Name", name), sample=keys.get("Sample", ""),
         scans=sweeps if math.isfinite(sweeps) else 1,
         dwell=step_ms / 1000.0 if math.isfinite(step_ms) else math.nan,
-        pass_energy=_number(keys, "Pass Energy"),
+        pass_energy=ses_number(keys, "Pass Energy"),
         acquisition_time=f"{keys.get('Date', '')}T{keys.get('Time', '')}".strip("T"),
         counts_unit="counts" if whole else "arbitrary", format=NAME, technique="XPS",
         instrument=keys.get("Instrument", ""), analyser_mode=keys.get("Lens Mode", ""))]

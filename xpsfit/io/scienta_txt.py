@@ -41,7 +41,8 @@ def _sections(lines: list[str]) -> list[tuple[str, int, list[str]]]:
     return out
 
 
-def _keys(body: list[str]) -> dict[str, str]:
+def ses_keys(body: list[str]) -> dict[str, str]:
+    """``key=value`` lines of a Scienta SES section (text export or .ibw wave note)."""
     keys = {}
     for line in body:
         k, sep, v = line.partition("=")
@@ -50,7 +51,7 @@ def _keys(body: list[str]) -> dict[str, str]:
     return keys
 
 
-def _number(keys: dict, key: str) -> float:
+def ses_number(keys: dict, key: str) -> float:
     try:
         return float(keys.get(key, ""))
     except ValueError:
@@ -67,8 +68,8 @@ def read(path, **options) -> list:
     spectra = []
     n = 1
     while f"Region {n}" in by_name:
-        region = _keys(by_name[f"Region {n}"][1])
-        info = _keys(by_name.get(f"Info {n}", (0, []))[1])
+        region = ses_keys(by_name[f"Region {n}"][1])
+        info = ses_keys(by_name.get(f"Info {n}", (0, []))[1])
         if f"Data {n}" not in by_name:
             raise FileFormatError(f"Scienta SES text: region {n} has no [Data {n}] section",
                                   path=path, block=n - 1)
@@ -89,19 +90,19 @@ def read(path, **options) -> list:
         energy, y = np.array(rows).T
         dim = region.get("Dimension 1 name", "")
         axis = "BE" if dim.lower().startswith("binding") else "KE"
-        hv = _number(info, "Excitation Energy")
+        hv = ses_number(info, "Excitation Energy")
         counts = integral_counts(y)
         whole = bool(np.all(counts == np.round(counts)))
         name = region.get("Region Name", info.get("Region Name", f"region {n}"))
-        sweeps = _number(info, "Number of Sweeps")
-        step_ms = _number(info, "Step Time")
+        sweeps = ses_number(info, "Number of Sweeps")
+        step_ms = ses_number(info, "Step Time")
         spectra.append(make_spectrum(
             energy, counts if whole else y, axis=axis, excitation_energy=hv, path=str(path),
             block=n - 1, region=region_from_text(name) or normalise_region(name),
             block_name=name, label=info.get("Spectrum Name", name), sample=info.get("Sample", ""),
             scans=sweeps if math.isfinite(sweeps) else 1,
             dwell=step_ms / 1000.0 if math.isfinite(step_ms) else math.nan,
-            pass_energy=_number(info, "Pass Energy"),
+            pass_energy=ses_number(info, "Pass Energy"),
             acquisition_time=f"{info.get('Date', '')}T{info.get('Time', '')}".strip("T"),
             counts_unit="counts" if whole else "arbitrary", format=NAME, technique="XPS",
             instrument=info.get("Instrument", ""), analyser_mode=info.get("Lens Mode", "")))
