@@ -49,8 +49,6 @@ def _where(spectrum: xr.DataArray) -> dict:
 
 def lineshape_of(text: str, spectrum: xr.DataArray | None = None) -> tuple[str, dict[str, float]]:
     """CasaXPS line-shape text -> (xpsfit line shape, shape parameters)."""
-    from ..numerics.lineshapes import LINESHAPES
-
     where = _where(spectrum) if spectrum is not None else {}
     m = _SHAPE.match(text)
     if not m:
@@ -65,9 +63,6 @@ def lineshape_of(text: str, spectrum: xr.DataArray | None = None) -> tuple[str, 
     if name in ("GL", "SGL") and len(values) == 1:
         return ("gl_product" if name == "GL" else "gl_sum"), {"m": values[0] / 100.0}
     if name == "LA" and len(values) in (2, 3):
-        if "la_casa" not in LINESHAPES:
-            raise RecipeError(f"CasaXPS line shape {text} needs the la_casa line shape, which "
-                              "this xpsfit does not have", key="CASA comp", **where)
         alpha, beta = values[:2]
         return "la_casa", {"alpha": alpha, "beta": beta,
                            "m": values[2] if len(values) == 3 else 0.0}
