@@ -71,3 +71,19 @@ def test_validator_catches_a_missing_required_field(tmp_path, recipe, spectra):
     problems = nexus_problems(path)["entry"]
     assert any("entry/method" in p for p in problems)
     assert any("fit/data/fit_sum" in p for p in problems)
+
+
+def test_real_casaxps_model_fit_and_batch_files_are_valid_nxxps(tmp_path):
+    """Beyond the example: a real CasaXPS-written block refitted from its own model (LA and GL
+    shapes, linked areas, CasaXPS background) and a whole batch output validate too."""
+    from realdata import real_file
+    from xpsfit.recipe.from_casa import recipe_from_casa
+    block = xpsfit.read(real_file("cheminfo-xps-analysis/cellulose_fitted_following_briggs.vms"))[1]
+    fit = xpsfit.fit(block, recipe_from_casa(block))
+    assert {c.lineshape for c in fit.components} >= {"la_casa", "gl_product"}
+    path = hdf5.save(fit, tmp_path / "casa.h5")
+    assert nexus_problems(path) == {"entry": []}
+    res = xpsfit.batch([KB], xpsfit.load_recipe(S2P_RECIPE), out=tmp_path / "batch.h5")
+    assert res.fitted == 5
+    problems = nexus_problems(tmp_path / "batch.h5")
+    assert len(problems) == 5 and all(p == [] for p in problems.values()), problems
