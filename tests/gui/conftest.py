@@ -1,6 +1,7 @@
 """Fixtures for the GUI tests (pytest-qt, offscreen; QT_QPA_PLATFORM is set by tests/conftest.py)."""
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,20 @@ pytest.importorskip("pytestqt", reason="pytest-qt is not installed (pip install 
 pytest.importorskip("PySide6", reason="PySide6 is not installed (pip install xpsfit[gui])")
 
 from gui_helpers import EXAMPLES, need, need_api  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _collect_between_tests():
+    """Python's cycle collector runs at safe points only: between GUI tests, after qtbot has
+    closed the test's widgets. Left automatic, it could free the wrappers of a finished test's
+    pyqtgraph items inside pytest-qt's event processing, while an axis is painting; CI saw one
+    segmentation fault in AxisItem.paint (QPainter.boundingRect) that we traced to no thread."""
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.collect()
 
 
 @pytest.fixture
