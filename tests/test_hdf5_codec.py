@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 import xarray as xr
 
-import xpsfit
 from xpsfit import results as result_module
 from xpsfit.errors import ExportError
 from xpsfit.export import hdf5
@@ -19,21 +18,11 @@ from xpsfit.export.h5codec import Decoder, Encoder, field_hints
 from xpsfit.export.h5guard import Guard
 from xpsfit.results import FitResult, SeriesResult
 
-from test_hdf5 import KB, S2P_RECIPE, assert_same, synthetic_fit, synthetic_series
+from test_hdf5 import assert_same, recipe, spectra, synthetic_fit, synthetic_series  # noqa: F401  (fixtures)
 
 RESULT_CLASSES = [c for c in vars(result_module).values()
                   if isinstance(c, type) and dataclasses.is_dataclass(c)
                   and c.__module__ == result_module.__name__]
-
-
-@pytest.fixture(scope="module")
-def recipe():
-    return xpsfit.load_recipe(S2P_RECIPE)
-
-
-@pytest.fixture(scope="module")
-def spectra():
-    return [s for s in xpsfit.read(KB) if s.attrs["region"] == "S 2p"]
 
 
 def _default_of(f):

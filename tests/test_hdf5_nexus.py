@@ -9,7 +9,7 @@ import pytest
 import xpsfit
 from xpsfit.export import hdf5
 
-from test_hdf5 import KB, S2P_RECIPE, synthetic_series
+from test_hdf5 import KB, S2P_RECIPE, recipe, spectra, synthetic_series  # noqa: F401  (fixtures)
 
 validation = pytest.importorskip("pynxtools.dataconverter.validation",
                                  reason="pynxtools (test extra) is not installed")
@@ -28,16 +28,6 @@ def nexus_problems(path) -> dict[str, list[str]]:
             out[name] = sorted(collector.get())
     collector.clear()
     return out
-
-
-@pytest.fixture(scope="module")
-def recipe():
-    return xpsfit.load_recipe(S2P_RECIPE)
-
-
-@pytest.fixture(scope="module")
-def spectra():
-    return [s for s in xpsfit.read(KB) if s.attrs["region"] == "S 2p"]
 
 
 def test_fit_and_series_files_are_valid_nxxps(tmp_path, recipe, spectra):

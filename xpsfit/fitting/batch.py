@@ -432,11 +432,7 @@ def _figures(out: _Outcome, figures, folder: Path, region: str) -> None:
 
 
 def _fit_series():
-    try:
-        from .series import fit_series
-    except ImportError:
-        raise FitError("series fitting (series_by 'file' or 'sample') needs "
-                       "xpsfit.fit_series, which this installation does not have") from None
+    from .series import fit_series
     return fit_series
 
 

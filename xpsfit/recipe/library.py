@@ -44,18 +44,12 @@ CONFIDENCE = {"C": "confirmed in the cited source", "L": "literature value, veri
               "T": "textbook / well established", "D": "derived here",
               "U": "unconfirmed best estimate"}
 
-#: line-shape names promised by the line-shape contract (used only if the registry is missing)
-FALLBACK_LINESHAPES = ("pseudo_voigt", "gl_product", "gl_sum", "voigt", "doniach_sunjic", "la")
-
 _BUILTIN_PACKAGE = "xpsfit.peak_libraries"
 
 
 def lineshape_names() -> tuple[str, ...]:
-    """Names of the registered line shapes (the registry is imported lazily)."""
-    try:
-        from ..numerics.lineshapes import LINESHAPES
-    except ImportError:
-        return FALLBACK_LINESHAPES
+    """Names of the registered line shapes."""
+    from ..numerics.lineshapes import LINESHAPES
     return tuple(LINESHAPES)
 
 

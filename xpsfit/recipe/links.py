@@ -31,13 +31,10 @@ _ALLOWED_UNARY = (ast.USub, ast.UAdd)
 
 def shape_quantities() -> tuple[str, ...]:
     """Shape-parameter names of every registered line shape (``eta``, ``m``, ...)."""
-    try:
-        from ..numerics.lineshapes import LINESHAPES
-    except ImportError:   # registry not available: the names the line-shape contract promises
-        return ("eta", "m", "alpha", "beta", "gamma")
+    from ..numerics.lineshapes import LINESHAPES
     names: set[str] = set()
     for shape in LINESHAPES.values():
-        names.update(getattr(shape, "shape_params", {}) or {})
+        names.update(shape.shape_params)
     return tuple(sorted(names))
 
 

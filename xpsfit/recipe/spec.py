@@ -32,6 +32,7 @@ import tomli_w
 from ..errors import FitError, LibraryError, RecipeError
 from ..io.limits import MAX_BACKGROUND_ITER, MAX_ENDPOINTS
 from ..numerics.backgrounds import BACKGROUNDS
+from ..numerics.lineshapes import LINESHAPES
 from .library import (ENERGY_LIMITS, FWHM_LIMITS, Checker, Library, RegionDef, SpeciesDef,
                       lineshape_names, load_library, parse_toml, read_text)
 from .links import parse_expression, parse_link, valid_quantities
@@ -40,11 +41,6 @@ from ..spectrum import DIM, region_key
 
 SERIES_SHARED = ("position", "fwhm", "shape", "splitting", "ratio")
 SERIES_SHIFTS = ("per_spectrum", "none")
-
-#: shape parameters per line shape when the registry is missing (the registry wins otherwise)
-_FALLBACK_SHAPE_PARAMS = {"pseudo_voigt": ("eta",), "gl_product": ("m",), "gl_sum": ("m",),
-                          "voigt": ("gamma",), "doniach_sunjic": ("alpha",),
-                          "la": ("alpha", "beta", "m")}
 
 _TOP_KEYS = ("region", "library", "lineshape", "shape", "shape_vary", "range", "background",
              "components", "links", "priors", "charge_reference", "series", "description")
@@ -64,14 +60,9 @@ _SUBSHELL_RATIO = {"p": 0.5, "d": 2.0 / 3.0, "f": 0.75}
 
 
 def shape_params(lineshape: str) -> dict[str, tuple[float, float, float]]:
-    """``{name: (default, min, max)}`` of a line shape's shape parameters (registry or fallback)."""
-    try:
-        from ..numerics.lineshapes import LINESHAPES
-    except ImportError:
-        return {n: (math.nan, -math.inf, math.inf)
-                for n in _FALLBACK_SHAPE_PARAMS.get(lineshape, ())}
+    """``{name: (default, min, max)}`` of a line shape's shape parameters ({} if unknown)."""
     shape = LINESHAPES.get(lineshape)
-    return dict(getattr(shape, "shape_params", {}) or {}) if shape is not None else {}
+    return dict(shape.shape_params) if shape is not None else {}
 
 
 @dataclass
