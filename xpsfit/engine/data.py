@@ -55,10 +55,6 @@ class Data:
     def n_points(self) -> int:
         return sum(s.n for s in self.segments)
 
-    @property
-    def batch(self) -> int:
-        return self.theta0.shape[0]
-
 
 # ------------------------------------------------------------------ segments
 def _weights(y: np.ndarray, absolute: bool) -> tuple[np.ndarray, np.ndarray]:
