@@ -35,8 +35,13 @@ ATTRS: dict[str, Any] = {
     "label": "",               # human label for series, e.g. "4.3 V" or "pristine"
     "voltage": math.nan,       # parsed from label/sample/block when present (V)
     "excitation_energy": math.nan,   # hν (eV) as stored in the file
-    "work_function": math.nan,
+    "work_function": math.nan,       # analyser φ (eV): stated by the file or given (see below)
     "original_axis": "BE",     # "KE" or "BE"
+    # where the energy scale came from (filled by xpsfit.io.read, docs/interop.md "Energy axis"):
+    "axis_source": "",         # "file" | "option" | "assumed" (a column file that does not say)
+    "excitation_energy_source": "",  # "file" | "file name" | "option" | "" (hν unknown)
+    "work_function_source": "",  # "file" | "format" | "option" | "assumed 0" | "" (BE axis)
+    "energy_shift": 0.0,       # eV of a rigid shift given by the user (also in charge_shift)
     "scans": 1,
     "dwell": math.nan,         # s per point per scan
     "pass_energy": math.nan,
@@ -160,6 +165,52 @@ def shift(spectrum: xr.DataArray, delta_eV: float) -> xr.DataArray:
     return out
 
 
+def energy_scale_notes(attrs: dict) -> list[str]:
+    """What of the energy scale the file did not state: ``["axis BE (assumed)",
+    "φ assumed 0"]``, ``["hν 180 (option)", "φ 3.63 (option)", "shift +0.300 (option)"]``;
+    empty when the file said everything (printed on ``xpsfit read`` lines and fit summaries)."""
+    notes = []
+    src = attrs.get("axis_source", "")
+    if src and src != "file":
+        notes.append(f"axis {attrs.get('original_axis', '')} ({src})")
+    src = attrs.get("excitation_energy_source", "")
+    if src and src != "file":
+        notes.append(f"hν {float(attrs.get('excitation_energy', math.nan)):g} ({src})")
+    src = attrs.get("work_function_source", "")
+    if src == "assumed 0":
+        notes.append("φ assumed 0")
+    elif src == "option":
+        notes.append(f"φ {float(attrs.get('work_function', math.nan)):g} (option)")
+    delta = float(attrs.get("energy_shift", 0.0) or 0.0)
+    if delta:
+        notes.append(f"shift {delta:+.3f} eV (option)")
+    return notes
+
+
+def energy_scale_text(attrs: dict) -> str:
+    """One line for reports: how the binding-energy axis was obtained and from what."""
+    axis = attrs.get("original_axis", "BE")
+    parts = [f"{axis} axis ({attrs.get('axis_source') or 'file'})"]
+    if axis == "KE":
+        hv = float(attrs.get("excitation_energy", math.nan))
+        src = attrs.get("work_function_source", "")
+        phi = float(attrs.get("work_function", math.nan))
+        formula = "BE = hν − KE − φ" if src == "option" else "BE = hν − KE"
+        parts.append(f"{formula}, hν = {hv:g} eV ({attrs.get('excitation_energy_source') or '?'})")
+        if src == "option":
+            parts.append(f"φ = {phi:g} eV (option)")
+        elif src == "file":
+            parts.append(f"φ = {phi:g} eV stated by the file, KE Fermi-referenced")
+        elif src == "format":
+            parts.append("KE Fermi-referenced by the format")
+        elif src == "assumed 0":
+            parts.append("φ assumed 0 (give --work-function if the KE is vacuum-referenced)")
+    delta = float(attrs.get("energy_shift", 0.0) or 0.0)
+    if delta:
+        parts.append(f"rigid shift {delta:+.3f} eV given")
+    return "; ".join(parts)
+
+
 def describe(spectrum: xr.DataArray) -> dict:
     """One-line summary used by ``xpsfit read`` (JSON-friendly)."""
     be = spectrum[DIM].values
@@ -174,6 +225,11 @@ def describe(spectrum: xr.DataArray) -> dict:
         "be_max": float(be[-1]),
         "excitation_energy": float(a.get("excitation_energy", math.nan)),
         "original_axis": a.get("original_axis", ""),
+        "axis_source": a.get("axis_source", ""),
+        "excitation_energy_source": a.get("excitation_energy_source", ""),
+        "work_function": float(a.get("work_function", math.nan)),
+        "work_function_source": a.get("work_function_source", ""),
+        "energy_shift": float(a.get("energy_shift", 0.0) or 0.0),
         "counts_unit": a.get("counts_unit", ""),
         "source_file": a.get("source_file", ""),
     }

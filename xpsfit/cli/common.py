@@ -1,4 +1,5 @@
-"""Helpers shared by the fit-like sub-commands (fit, fit --series, export)."""
+"""Helpers shared by the sub-commands (fit, fit --series, export; the energy-axis options of
+read, fit and batch)."""
 from __future__ import annotations
 
 import math
@@ -36,7 +37,15 @@ def summary_line(result) -> str:
     name = result.spectrum_name() + (f" [{result.label}]" if result.label else "")
     status = "" if result.success else "  NOT TRUSTWORTHY: " + "; ".join(result.flags)
     return (f"{name}: " + ", ".join(parts)
-            + f"  (reduced chi2 {result.statistics.redchi:.3g}){verdict_text(result)}{status}")
+            + f"  (reduced chi2 {result.statistics.redchi:.3g}){verdict_text(result)}{status}"
+            + energy_text(result.spectrum.attrs))
+
+
+def energy_text(attrs) -> str:
+    """``"  [axis BE (assumed); φ assumed 0]"``: what of the energy scale the file did not say."""
+    from ..spectrum import energy_scale_notes
+    notes = energy_scale_notes(attrs)
+    return f"  [{'; '.join(notes)}]" if notes else ""
 
 
 def verdict_text(result, shown: int = 2) -> str:
@@ -64,3 +73,49 @@ def exit_status(results, args) -> int:
     if getattr(args, "strict", False):
         ok = ok and not any(r.verdict == "bad" for r in results)
     return 0 if ok else 1
+
+
+# ------------------------------------------------------------------ energy-axis options
+#: keyword of xpsfit.io.read -> the option that sets it (errors name the option)
+ENERGY_OPTIONS = {"axis": "--axis", "excitation_energy": "--excitation-energy",
+                  "work_function": "--work-function", "shift": "--shift"}
+
+
+def add_energy_options(p) -> None:
+    """``--axis --excitation-energy --work-function --shift`` for every command that reads
+    spectrum files (read, fit, fit --series, batch); :func:`read_options` turns them into the
+    keywords of :func:`xpsfit.io.read`."""
+    g = p.add_argument_group("energy axis (docs/interop.md \"Energy axis\")")
+    g.add_argument("--axis", type=str.upper, choices=("KE", "BE"),
+                   help="abscissa of column files whose header does not say it")
+    g.add_argument("--excitation-energy", metavar="HV",
+                   help="photon energy (eV) for column files on a kinetic-energy axis")
+    g.add_argument("--work-function", metavar="PHI",
+                   help="analyser work function (eV): BE = hν − KE − φ for kinetic-energy "
+                        "column files (refused for files that state φ or whose KE is "
+                        "Fermi-referenced: VAMAS, SPECS, CasaXPS)")
+    g.add_argument("--shift", metavar="DE",
+                   help="rigid shift (eV) added to every binding-energy axis, recorded as "
+                        "energy_shift and in charge_shift")
+
+
+def read_options(args) -> dict:
+    """The energy options as ``xpsfit.io.read`` keywords, checked: a bad value is one line
+    naming the option, before any file is read."""
+    from ..io.energy_scale import checked_options
+    values = [getattr(args, k, None) for k in ENERGY_OPTIONS]
+    checked = checked_options(*values, names=ENERGY_OPTIONS)
+    return {k: v for k, v in zip(ENERGY_OPTIONS, checked) if v is not None}
+
+
+def energy_warnings(spectra, name: str = "") -> list[str]:
+    """``warning: FILE#i: ...`` lines for spectra whose BE axis was assumed although their hν
+    suggests kinetic energies."""
+    from ..io.energy_scale import axis_warning
+    out = []
+    for s in spectra:
+        text = axis_warning(s)
+        if text:
+            where = name or str(s.attrs.get("source_file", ""))
+            out.append(f"warning: {where}#{int(s.attrs.get('block_index', 0))}: {text}")
+    return out

@@ -11,6 +11,8 @@ import math
 import sys
 
 from ..errors import XpsfitError
+from ..spectrum import energy_scale_notes
+from .common import add_energy_options, energy_warnings, read_options
 
 
 def register(subparsers) -> None:
@@ -20,11 +22,8 @@ def register(subparsers) -> None:
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--json", action="store_true", help="print a JSON list instead of lines")
     p.add_argument("--region", help="region name for files that do not name one (plain CSV)")
-    p.add_argument("--axis", type=str.upper, choices=("KE", "BE"),
-                   help="abscissa of column files whose header does not say it")
-    p.add_argument("--excitation-energy", type=float, metavar="HV",
-                   help="photon energy (eV) for column files on a kinetic-energy axis")
     p.add_argument("--format", help="force a reader by name instead of sniffing")
+    add_energy_options(p)
     p.set_defaults(func=run)
 
 
@@ -37,6 +36,8 @@ def _line(d: dict) -> str:
             f"{d['points']} pts  BE {_fmt(d['be_min'])}..{_fmt(d['be_max'])} eV  "
             f"hv {_fmt(d['excitation_energy'])}  axis {d['original_axis']}  "
             f"{d['counts_unit']}  ({d['format']})"
+            # what the file did not say: "[axis assumed BE]", "[φ 3.63 (option)]"
+            + (f"  [{'; '.join(energy_scale_notes(d))}]" if energy_scale_notes(d) else "")
             # only news is printed: an energy frame other than the file's, another tool's fit
             + (f"  energies {d['energy_frame']}" if d.get("energy_frame", "").startswith(
                 ("CasaXPS", "as acquired (")) else "")
@@ -54,14 +55,16 @@ def run(args: argparse.Namespace) -> int:
 
     failed = False
     rows = []
+    options = read_options(args)
     for name in args.files:
         try:
-            spectra = read(name, format=args.format, region=args.region, axis=args.axis,
-                           excitation_energy=args.excitation_energy)
+            spectra = read(name, format=args.format, region=args.region, **options)
         except XpsfitError as exc:
             failed = True
             print(f"xpsfit: error: {exc.one_line()}", file=sys.stderr)
             continue
+        for line in energy_warnings(spectra, name):
+            print(line, file=sys.stderr)
         for s in spectra:
             d = {"file": name, **describe(s), "format": s.attrs.get("format", ""),
                  "energy_frame": s.attrs.get("energy_frame", ""),

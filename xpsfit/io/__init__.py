@@ -22,7 +22,7 @@ import xarray as xr
 
 from ..errors import FileFormatError, UnsupportedFormatError, XpsfitError
 from ..spectrum import DIM
-from . import limits
+from . import energy_scale, limits
 
 HEAD_BYTES = 65536
 
@@ -118,6 +118,11 @@ def detect_format(path: str | os.PathLike, head: bytes | None = None) -> str:
     return claims[0][0]
 
 
+def _takes(module: ModuleType, option: str) -> bool:
+    """Whether a reader uses an option by name (``**options`` catch-alls do not count)."""
+    return option in inspect.signature(module.read).parameters
+
+
 def _call_reader(module: ModuleType, path: Path, options: dict) -> list[xr.DataArray]:
     """Pass the options a reader accepts (all of them if it takes ``**options``)."""
     params = inspect.signature(module.read).parameters
@@ -127,20 +132,24 @@ def _call_reader(module: ModuleType, path: Path, options: dict) -> list[xr.DataA
 
 
 def read(path: str | os.PathLike, *, format: str | None = None, region: str | None = None,
-         axis: str | None = None, excitation_energy: float | None = None) -> list[xr.DataArray]:
+         axis: str | None = None, excitation_energy: float | None = None,
+         work_function: float | None = None, shift: float | None = None) -> list[xr.DataArray]:
     """Read every spectrum of a file as a list of Spectra (see :mod:`xpsfit.spectrum`).
 
     ``format`` forces a reader by name (see :data:`SUPPORTED`); otherwise the content decides.
     ``region`` names spectra whose file gives no region (plain CSV). ``axis`` ("KE"/"BE") and
     ``excitation_energy`` (eV) are for column files whose header does not say them.
+    ``work_function`` (eV) makes BE = hν − KE − φ for kinetic-energy column files (refused for
+    files that state φ or whose KE is Fermi-referenced, see :mod:`xpsfit.io.energy_scale`).
+    ``shift`` (eV) moves every binding-energy axis rigidly (recorded in ``energy_shift`` and
+    ``charge_shift``). ``attrs["axis_source"]``, ``["excitation_energy_source"]`` and
+    ``["work_function_source"]`` say what the file stated and what was given or assumed.
     Every failure is a :class:`FileFormatError` naming the file.
     """
     path = Path(path)
     head = _check_file(path)
-    if axis is not None:
-        axis = str(axis).upper()
-        if axis not in ("KE", "BE"):
-            raise FileFormatError(f"axis must be KE or BE, not {axis!r}", path=path)
+    axis, excitation_energy, work_function, shift = energy_scale.checked_options(
+        axis, excitation_energy, work_function, shift, path=path)
     if format is None:
         name = detect_format(path, head)
     else:
@@ -151,11 +160,12 @@ def read(path: str | os.PathLike, *, format: str | None = None, region: str | No
             f"unknown format {name!r}; supported: {', '.join(n for n, _, _ in SUPPORTED)}",
             path=path)
     options = {"region": region, "axis": axis, "excitation_energy": excitation_energy}
+    module = modules[name]
     try:
         # overflow/NaN from absurd numbers is caught below by the finite-value checks of
         # make_spectrum; numpy's RuntimeWarnings about it would only be noise
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            spectra = _call_reader(modules[name], path, options)
+            spectra = _call_reader(module, path, options)
     except XpsfitError as exc:
         if exc.path is None:  # make sure the user learns which file failed
             raise type(exc)(exc.message, path=path, line=exc.line, block=exc.block,
@@ -169,6 +179,14 @@ def read(path: str | os.PathLike, *, format: str | None = None, region: str | No
                               path=path) from exc
     if not spectra:
         raise FileFormatError(f"no spectra found (read as {name})", path=path)
+    fermi = energy_scale.fermi_referenced(module)
+    energy_scale.stamp_sources(spectra, fermi, excitation_energy is not None
+                               and _takes(module, "excitation_energy"))
+    if work_function is not None:
+        spectra = [energy_scale.apply_work_function(s, work_function, path, fermi)
+                   for s in spectra]
+    if shift:
+        spectra = [energy_scale.apply_shift(s, shift) for s in spectra]
     limits.check_spectra(spectra, path)
     for s in spectra:
         if region and not s.attrs.get("region"):

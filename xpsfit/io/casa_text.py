@@ -28,6 +28,8 @@ from .peer_curves import add_peer_curves
 
 NAME = "casa_text"
 SUFFIXES = (".txt",)
+#: the K.E. columns are CasaXPS's, from Fermi-referenced VAMAS data (io.energy_scale)
+FERMI_REFERENCED_KE = True
 
 _CYCLE = re.compile(r"^Cycle \d+:")
 _TABLE_ROWS = ("Name", "Position", "FWHM", "Area", "Lineshape")

@@ -27,6 +27,9 @@ from . import limits
 
 NAME = "specs_xml"
 SUFFIXES = (".xml",)
+#: kinetic energies are Fermi-referenced: the PBTTT S 2p sits at 164.0 eV with BE = hν − KE,
+#: 4.37 eV too low if the file's effective_workfunction were subtracted (io.energy_scale)
+FERMI_REFERENCED_KE = True
 
 
 def sniff(head: bytes, path: Path) -> bool:

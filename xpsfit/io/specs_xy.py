@@ -25,6 +25,9 @@ from . import limits
 
 NAME = "specs_xy"
 SUFFIXES = (".xy",)
+#: kinetic energies are Fermi-referenced (BE = hν − KE; do not subtract Eff. Workfunction,
+#: xps_domain.md SPECS XY notes; io.energy_scale)
+FERMI_REFERENCED_KE = True
 
 _KEYVAL = re.compile(r"^#\s*([^:]+?):\s*(.*?)\s*$")
 _CURVE = re.compile(r"^#\s*Cycle:\s*(\d+)\s*,\s*Curve:\s*(\d+)(.*)$")

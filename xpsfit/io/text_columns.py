@@ -4,9 +4,11 @@ A few optional header lines (``BE/eV,InC1s_sample``, ``#E_kin, intensity``, ``BE
 then rows of 2 or 3 numbers separated by comma, tab, semicolon or whitespace (sniffed).
 
 * axis: KE when the header says so (``E_kin``, ``KE``, ``kinetic``), BE when it says so
-  (``BE``, ``binding``), otherwise the ``axis=`` option, otherwise BE;
+  (``BE``, ``binding``), otherwise the ``axis=`` option, otherwise BE — recorded as
+  ``axis_source`` = ``file`` | ``option`` | ``assumed``;
 * excitation energy: the ``excitation_energy=`` option, else a header hint (``hv=180eV``,
-  ``AlKa``/``MgKa``); a KE file without one is refused with a message asking for it;
+  ``AlKa``/``MgKa``), else the file name (``..._hv_180_...``); a KE file without one is refused
+  with a message asking for it;
 * region: the header, else the file name (``C1s_sample.csv`` -> ``C 1s``), else ``region=``;
 * a named third column is kept as a coordinate; the intensity unit is ``arbitrary`` unless the
   header says counts (``counts``/``cps``).
@@ -204,9 +206,11 @@ def read(path, *, region: str | None = None, axis: str | None = None,
     if file_axis and axis and file_axis != axis:
         raise FileFormatError(f"header says {file_axis} but axis={axis} was given", path=path)
     use_axis = file_axis or axis or "BE"
+    axis_source = "file" if file_axis else "option" if axis else "assumed"
     hv = float(excitation_energy) if excitation_energy is not None else _hv_hint(header)
+    hv_source = "option" if excitation_energy is not None else "file"
     if not math.isfinite(hv):
-        hv = _hv_hint(path.stem.replace("_", " "))
+        hv, hv_source = _hv_hint(path.stem.replace("_", " ")), "file name"
     if use_axis == "KE" and not math.isfinite(hv):
         raise FileFormatError("kinetic-energy axis but no excitation energy: give it "
                               "(excitation_energy= / --excitation-energy)", path=path)
@@ -217,7 +221,8 @@ def read(path, *, region: str | None = None, axis: str | None = None,
         data[:, 0], data[:, 1], axis=use_axis, excitation_energy=hv, path=str(path), block=0,
         region=found, block_name=path.stem, label=path.stem,
         counts_unit=_unit_hint(" ".join(names[1:2]) or header), format=NAME,
-        comments=header)
+        comments=header, axis_source=axis_source,
+        excitation_energy_source=hv_source if math.isfinite(hv) else "")
     if ncol == 3 and len(names) == 3 and names[2]:
         coord = re.sub(r"\W+", "_", names[2].lower()).strip("_") or "column3"
         spec = add_coordinate(spec, coord, data[:, 0], data[:, 2])

@@ -27,6 +27,9 @@ from .casa import apply_calibration
 
 NAME = "vamas"
 SUFFIXES = (".vms", ".npl", ".vamas")
+#: the kinetic energies are Fermi-referenced (BE = hν − KE; xps_domain.md, VAMAS abscissa):
+#: the analyser work function [25] is recorded, never subtracted again (io.energy_scale)
+FERMI_REFERENCED_KE = True
 IDENTIFIER = "VAMAS Surface Chemical Analysis Standard Data Transfer Format 1988 May 4"
 
 #: ISO 14976 marks "no value" with 1e37; anything this large is treated as missing.
