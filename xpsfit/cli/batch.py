@@ -10,6 +10,7 @@ import sys
 import time
 
 from ..fitting.batch import SERIES_BY, BatchResult
+from .common import add_energy_options, calibration_option, read_options
 
 
 def register(subparsers) -> None:
@@ -35,6 +36,11 @@ def register(subparsers) -> None:
                    help="also list every skipped file/block with the reason")
     p.add_argument("--strict", action="store_true",
                    help="exit 1 when any fit's verdict is bad (docs/verdicts.md)")
+    p.add_argument("--calibrate", metavar="SPECIES=EV",
+                   help="energy calibration, e.g. \"C-C=284.8\" (a component of the recipe): "
+                        "one rigid shift per acquisition (file, sample), recorded; single fits "
+                        "only (--series-by none)")
+    add_energy_options(p)
     p.set_defaults(func=run)
 
 
@@ -68,12 +74,15 @@ class ProgressPrinter:
 
 def run(args) -> int:
     from ..fitting.batch import batch
+    options = read_options(args)
+    calibration = calibration_option(args.calibrate)
     progress = ProgressPrinter()
     t0 = time.monotonic()
     try:
         result = batch(args.inputs, args.recipe, series_by=args.series_by, jobs=args.jobs,
                        out=args.out, table=args.table, plots=args.plots, progress=progress,
-                       monte_carlo=args.monte_carlo, seed=args.seed)
+                       monte_carlo=args.monte_carlo, seed=args.seed, read_options=options,
+                       calibrate=calibration)
     except KeyboardInterrupt as exc:
         partial = getattr(exc, "partial", None)
         print("\nxpsfit: batch interrupted", file=sys.stderr)

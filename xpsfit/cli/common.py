@@ -119,3 +119,20 @@ def energy_warnings(spectra, name: str = "") -> list[str]:
             where = name or str(s.attrs.get("source_file", ""))
             out.append(f"warning: {where}#{int(s.attrs.get('block_index', 0))}: {text}")
     return out
+
+
+def calibration_option(text: str | None) -> tuple[str, float] | None:
+    """``"C-C=284.8"`` -> ``("C-C", 284.8)``; anything else is one line naming --calibrate."""
+    if not text:
+        return None
+    from ..errors import RecipeError
+    species, sep, value = str(text).rpartition("=")
+    species = species.strip()
+    try:
+        energy = float(value) if sep else math.nan
+    except ValueError:
+        energy = math.nan
+    if not (sep and species and math.isfinite(energy) and energy > 0):
+        raise RecipeError(f"--calibrate: give SPECIES=ENERGY with a positive energy in eV, e.g. "
+                          f"\"C-C=284.8\", not {text!r}")
+    return species, energy

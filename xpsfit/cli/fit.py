@@ -14,7 +14,9 @@ import sys
 from pathlib import Path
 
 from ..errors import FitError
-from .common import check_figure_options, exit_status, plot_paths, size_arg, summary_line  # noqa: F401
+from .common import (add_energy_options, calibration_option, check_figure_options,  # noqa: F401
+                     energy_warnings, exit_status, plot_paths, read_options, size_arg,
+                     summary_line)
 from ..spectrum import region_key
 
 #: hooks for other fit modes (the series engineer appends one): (add_arguments, wants, run)
@@ -53,12 +55,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="recipe of the reference region whose [charge_reference] names a line "
                         "of that region (e.g. P 2p PS4 = 132.0): each acquisition (file, sample) "
                         "is shifted so that line sits at its energy before the fits")
+    p.add_argument("--calibrate", metavar="SPECIES=EV",
+                   help="energy calibration, e.g. \"C-C=284.8\": one rigid shift per acquisition "
+                        "(file, sample) from the fitted position of SPECIES, applied to the "
+                        "acquisition's other spectra and recorded (charge_shift, "
+                        "charge_reference). SPECIES is a component of the recipe, or of the "
+                        "--charge-reference recipe (another region of the acquisition)")
     p.add_argument("--strict", action="store_true",
                    help="exit 1 when a fit's verdict is bad (docs/verdicts.md), not only when "
                         "it is flagged not trustworthy")
     p.add_argument("--presence", action="store_true",
                    help="presence test (nested-model F-test + area > 3σ) of every species of "
                         "every spectrum; printed, and in the table and HDF5")
+    add_energy_options(p)
 
 
 def run(args) -> int:
@@ -70,13 +79,23 @@ def run(args) -> int:
         args.files.append(args.report)
         args.report = True
     check_outputs(args)
-    spectra = collect_spectra(args.files, recipe, args.select)
+    options = read_options(args)
+    calibration = calibration_option(args.calibrate)
+    spectra = collect_spectra(args.files, recipe, args.select, options)
+    for line in energy_warnings(spectra):
+        print(line, file=sys.stderr)
     if getattr(args, "charge_reference", None):
-        spectra = apply_charge_reference(spectra, args.files, args.charge_reference)
+        spectra = apply_charge_reference(spectra, args.files, args.charge_reference, options,
+                                         calibration)
+    elif calibration:
+        check_calibration(recipe, calibration, args)
     for _add, wants, run_ext in EXTENSIONS:
         if wants(args):
             return int(run_ext(spectra, recipe, args) or 0)
-    results = fit_all(spectra, recipe, args)
+    if calibration and not args.charge_reference:
+        results = fit_calibrated(spectra, recipe, calibration, args)
+    else:
+        results = fit_all(spectra, recipe, args)
     if args.presence:
         from ..fitting.series import presence_of
         for line in presence_lines(presence_of(results), results):
@@ -113,9 +132,10 @@ def check_outputs(args) -> None:
             check_target(value, what=what)
 
 
-def collect_spectra(files, recipe, select: str | None) -> list:
+def collect_spectra(files, recipe, select: str | None, options: dict | None = None) -> list:
     """Spectra of the files in command-line order (blocks in file order) that match the
-    recipe's region, or the --select block index / region."""
+    recipe's region, or the --select block index / region; ``options`` are the energy-axis
+    keywords of :func:`xpsfit.io.read` (:func:`cli.common.read_options`)."""
     from ..io import read
     out, seen_regions = [], []
     want_index = None
@@ -126,7 +146,7 @@ def collect_spectra(files, recipe, select: str | None) -> list:
         else:
             want_region = region_key(select)
     for f in files:
-        spectra = read(f)
+        spectra = read(f, **(options or {}))
         for i, s in enumerate(spectra):
             idx = int(s.attrs.get("block_index", i))
             seen_regions.append(str(s.attrs.get("region", "")))
@@ -144,24 +164,73 @@ def collect_spectra(files, recipe, select: str | None) -> list:
     return out
 
 
-def apply_charge_reference(spectra: list, files, recipe_path: str) -> list:
+def apply_charge_reference(spectra: list, files, recipe_path: str, options: dict | None = None,
+                           calibration: tuple[str, float] | None = None) -> list:
     """Shift the spectra by their acquisition's reference line (fitted in the same files with
-    the reference recipe); prints one line per acquisition."""
-    from ..fitting.charge import acquisition_shifts, reference_recipe, shift_acquisitions
+    the reference recipe; ``calibration`` = (species, eV) from --calibrate replaces the
+    recipe's [charge_reference]); prints one line per acquisition."""
+    from ..fitting.charge import (acquisition_shifts, reference_recipe, shift_acquisitions,
+                                  with_charge_reference)
     from ..errors import RecipeError
     from ..recipe.spec import load_recipe
     ref_recipe = load_recipe(recipe_path)
+    if calibration:
+        _check_species(ref_recipe, calibration[0])
+        ref_recipe = with_charge_reference(ref_recipe, *calibration)
     if ref_recipe.charge_reference is None or region_key(
             ref_recipe.charge_reference.region) != region_key(ref_recipe.region):
         raise RecipeError("a --charge-reference recipe needs a [charge_reference] section naming "
                           f"a line of its own region ({ref_recipe.region})", path=recipe_path,
                           key="charge_reference")
     fit_recipe, cr = reference_recipe(ref_recipe)
-    references = collect_spectra(files, fit_recipe, None)
+    references = collect_spectra(files, fit_recipe, None, options)
     shifts = acquisition_shifts(references, fit_recipe)
     for acq in shifts.values():
         print(f"charge reference {acq.describe(cr)}")
     return shift_acquisitions(spectra, shifts, cr)
+
+
+def _check_species(recipe, species: str) -> None:
+    names = [c.species for c in recipe.components]
+    if species not in names:
+        from ..errors import RecipeError
+        raise RecipeError(f"--calibrate: {species!r} is not a component of the {recipe.region} "
+                          f"recipe (components: {', '.join(names)})", path=recipe.source)
+
+
+def check_calibration(recipe, calibration: tuple[str, float], args) -> None:
+    """--calibrate on the fitted region itself: refused where it would be a second energy
+    reference or where one shift per acquisition cannot be kept."""
+    from ..errors import RecipeError
+    _check_species(recipe, calibration[0])
+    if recipe.charge_reference is not None:
+        raise RecipeError("--calibrate: the recipe has its own [charge_reference]; one energy "
+                          "reference per fit", path=recipe.source, key="charge_reference")
+    if getattr(args, "series", False):
+        raise RecipeError("--calibrate with --series: calibrate on another region with "
+                          "--charge-reference RECIPE (the series then fits the shifted "
+                          "spectra), or fit the spectra singly", path=recipe.source)
+
+
+def fit_calibrated(spectra, recipe, calibration: tuple[str, float], args) -> list:
+    """--calibrate SPECIES=EV on the fitted region: one shift per acquisition
+    (:func:`xpsfit.fitting.charge.calibrate_acquisitions`), a line per acquisition."""
+    from ..fitting.charge import calibrate_acquisitions
+    species, energy = calibration
+    results = calibrate_acquisitions(spectra, recipe, species, energy,
+                                     monte_carlo=args.monte_carlo, seed=args.seed)
+    for r in results:
+        ref = r.charge_reference
+        if ref:
+            print(f"calibration {r.spectrum_name()}: {ref['region']} {ref['species']} measured "
+                  f"{ref['measured']:.3f} eV, assigned {ref['assigned']:.3f} eV -> shift "
+                  f"{ref['shift']:+.3f} eV for its acquisition")
+    for r in results:
+        print(summary_line(r))
+        if args.report:
+            print(r.report())
+            print()
+    return results
 
 
 def fit_all(spectra, recipe, args) -> list:

@@ -185,6 +185,8 @@ class _Unit:
     refs: tuple[_Ref, ...] = ()
     plots: str = ""                  # folder for figures, "" = none
     image: bool = False              # also return the results as an HDF5 image to copy
+    read: tuple = ()                 # xpsfit.io.read energy keywords as (name, value) pairs
+    calibrate: tuple = ()            # (species, eV): one calibration shift per acquisition
 
     def describe(self) -> str:
         if self.file:
@@ -210,12 +212,12 @@ class _Outcome:
     image: bytes | None = None       # the results as HDF5 entries, built in the worker
 
 
-def _select(path: Path, recipe: Recipe):
+def _select(path: Path, recipe: Recipe, read_options: tuple = ()):
     """Read one file: [(position, block, spectrum)] matching the recipe's region, failures
     (broken spectrum file) and skips (no reader recognises it, other regions)."""
     from ..io import read
     try:
-        spectra = read(path)
+        spectra = read(path, **dict(read_options))
     except UnsupportedFormatError as exc:
         claimed = _format_of_suffix(path)
         if claimed:   # a .vms that no reader recognises is a broken spectrum, not a stray file
@@ -286,11 +288,11 @@ def _stems(files: list[Path]) -> dict[str, str]:
 
 
 def _scanned_units(files: list[Path], recipe: Recipe, series_by: str, stems: dict[str, str],
-                   plots: str, image: bool
+                   plots: str, image: bool, read_options: tuple = ()
                    ) -> tuple[list[_Unit], list[BatchItem], list[BatchItem]]:
     refs, failures, skipped = [], [], []
     for path in files:
-        chosen, bad, skip = _select(path, recipe)
+        chosen, bad, skip = _select(path, recipe, read_options)
         failures += bad
         skipped += skip
         refs += [_Ref(str(path), i, block, str(s.attrs.get("sample", "")), stems[str(path)])
@@ -303,7 +305,7 @@ def _scanned_units(files: list[Path], recipe: Recipe, series_by: str, stems: dic
             keyed.setdefault(r.sample or f"file:{r.path}", []).append(r)
         groups = list(keyed.values())
     kind = "fit" if series_by == "none" else "series"
-    units = [_Unit(i, kind, refs=tuple(g), plots=plots, image=image)
+    units = [_Unit(i, kind, refs=tuple(g), plots=plots, image=image, read=read_options)
              for i, g in enumerate(groups)]
     return units, failures, skipped
 
@@ -336,12 +338,12 @@ def _recipe_for(spec: _RecipeSpec) -> Recipe:
     return _RECIPES[spec]
 
 
-def _spectrum(ref: _Ref):
+def _spectrum(ref: _Ref, read_options: tuple = ()):
     if ref.path not in _FILES:
         from ..io import read
         if len(_FILES) >= _FILE_CACHE:
             _FILES.pop(next(iter(_FILES)))
-        _FILES[ref.path] = read(ref.path)
+        _FILES[ref.path] = read(ref.path, **dict(read_options))
     spectra = _FILES[ref.path]
     # the file may have changed since the scan (blocks lost, reordered): a failure row then,
     # never a wrong spectrum or an IndexError
@@ -367,10 +369,10 @@ def _run_unit(unit: _Unit, spec: _RecipeSpec, recipe: Recipe | None,
     try:
         recipe = recipe if recipe is not None else _recipe_for(spec)
         if unit.file:
-            chosen, out.failures, out.skipped = _select(Path(unit.file), recipe)
+            chosen, out.failures, out.skipped = _select(Path(unit.file), recipe, unit.read)
             items = [(unit.file, block, s, unit.stem) for _i, block, s in chosen]
         else:
-            items = [(r.path, r.block, _spectrum(r), r.stem) for r in unit.refs]
+            items = [(r.path, r.block, _spectrum(r, unit.read), r.stem) for r in unit.refs]
     except XpsfitError as exc:
         out.failures += ([BatchItem(unit.file, None, _reason(exc))] if unit.file else
                          [BatchItem(r.path, r.block, _reason(exc)) for r in unit.refs])
@@ -378,7 +380,9 @@ def _run_unit(unit: _Unit, spec: _RecipeSpec, recipe: Recipe | None,
     if not items:
         return out
     figures = []
-    if unit.kind == "fit":
+    if unit.kind == "fit" and unit.calibrate:
+        _calibrated(out, figures, items, recipe, unit.calibrate, fit_kwargs)
+    elif unit.kind == "fit":
         from .single import fit
         for path, block, spectrum, stem in items:
             try:
@@ -420,6 +424,28 @@ def _run_unit(unit: _Unit, spec: _RecipeSpec, recipe: Recipe | None,
     return out
 
 
+def _calibrated(out: _Outcome, figures: list, items: list, recipe: Recipe,
+                calibration: tuple, fit_kwargs: dict) -> None:
+    """One unit's spectra with one calibration shift per acquisition (a unit holds whole
+    files, so an acquisition is never split); a reference fit that fails fails its file."""
+    from .charge import calibrate_acquisitions
+    try:
+        results = calibrate_acquisitions([s for _p, _b, s, _st in items], recipe, *calibration,
+                                         **fit_kwargs)
+    except XpsfitError as exc:
+        out.failures += [BatchItem(p, b, _reason(exc)) for p, b, _s, _st in items]
+        return
+    except Exception as exc:
+        out.failures += [BatchItem(p, b, _unexpected(exc)) for p, b, _s, _st in items]
+        return
+    for (path, block, _s, stem), result in zip(items, results):
+        out.results.append(result)
+        figures.append((path, block, stem, result))
+        why = _trouble(result)
+        if why:
+            out.failures.append(BatchItem(path, block, why, len(out.results) - 1))
+
+
 def _figures(out: _Outcome, figures, folder: Path, region: str) -> None:
     from ..export.plots import save_fit_figure
     for path, block, stem, result in figures:
@@ -442,8 +468,15 @@ def batch(inputs: str | os.PathLike | Sequence[str | os.PathLike],
           recipe: Recipe | str | os.PathLike,
           *, series_by: str = "none", jobs: int = 1, out: str | os.PathLike | None = None,
           table: str | os.PathLike | None = None, plots: str | os.PathLike | None = None,
-          progress: Progress | None = None, monte_carlo: int = 0, seed: int = 0) -> BatchResult:
+          progress: Progress | None = None, monte_carlo: int = 0, seed: int = 0,
+          read_options: dict | None = None, calibrate: tuple[str, float] | None = None
+          ) -> BatchResult:
     """Fit every spectrum of ``inputs`` whose region matches ``recipe``.
+
+    ``read_options`` are energy-axis keywords of :func:`xpsfit.io.read` (``axis``,
+    ``excitation_energy``, ``work_function``, ``shift``) used for every file. ``calibrate``
+    = (species, eV) sets that component of the recipe to that energy with one rigid shift per
+    acquisition (:func:`xpsfit.fitting.charge.calibrate_acquisitions`; single fits only).
 
     ``series_by``: ``"none"`` (one fit per spectrum), ``"file"`` (one series per file) or
     ``"sample"`` (one series per sample name, across files). ``jobs`` > 1 fits in that many
@@ -461,9 +494,18 @@ def batch(inputs: str | os.PathLike | Sequence[str | os.PathLike],
         raise FitError(f"jobs must be at least 1, not {jobs}")
     if series_by != "none":
         _fit_series()   # refuse early, before any work, when series fitting is unavailable
+    read_pairs = tuple(sorted((read_options or {}).items()))
+    calibration = tuple(calibrate) if calibrate else ()
+    if calibration:
+        if series_by != "none":
+            raise FitError("calibrate: one shift per acquisition is for single fits "
+                           "(series_by='none')")
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
     recipe_obj, spec = _resolve_recipe(recipe)
+    if calibration:   # a species the recipe lacks fails now, not once per file
+        from .charge import with_charge_reference
+        with_charge_reference(recipe_obj, *calibration)
     plots_dir = Path(plots) if plots is not None else None
     if plots_dir is not None:
         try:
@@ -485,13 +527,16 @@ def batch(inputs: str | os.PathLike | Sequence[str | os.PathLike],
     kind = "fit" if series_by == "none" else "series"
     # Whole-file units read each file once, in the worker. A scan in the parent is needed to
     # group by sample across files, or to spread a few many-block files over the workers.
-    if series_by == "sample" or (series_by == "none" and jobs > 1 and len(files) < 2 * jobs):
+    # A calibration keeps whole files together: one shift per acquisition (file, sample).
+    if series_by == "sample" or (series_by == "none" and jobs > 1 and len(files) < 2 * jobs
+                                 and not calibration):
         units, failures, skipped = _scanned_units(files, recipe_obj, series_by, stems,
-                                                  plots_text, image)
+                                                  plots_text, image, read_pairs)
     else:
         failures, skipped = [], []
         units = [_Unit(i, kind, file=str(f), stem=stems[str(f)], plots=plots_text,
-                       image=image) for i, f in enumerate(files)]
+                       image=image, read=read_pairs, calibrate=calibration)
+                 for i, f in enumerate(files)]
     fit_kwargs = {"monte_carlo": int(monte_carlo), "seed": int(seed)} if monte_carlo else {}
 
     writer = None

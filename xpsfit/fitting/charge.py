@@ -250,6 +250,29 @@ def shift_like(spectra: Iterable[xr.DataArray], reference: FitResult, *,
     return out
 
 
+def calibrate_acquisitions(spectra: Iterable[xr.DataArray], recipe: Recipe, species: str,
+                           energy: float, **fit_kwargs) -> list[FitResult]:
+    """Fit spectra of one region with ``species`` set to ``energy`` eV, one rigid shift per
+    acquisition (source file, sample): the acquisition's first spectrum is calibrated
+    (:func:`calibrate`), its other spectra of the region are shifted like it
+    (:func:`shift_like`) and fitted with the calibrated recipe's windows but no reference of
+    their own. Results come back in the order given."""
+    spectra = list(spectra)
+    with_charge_reference(recipe, species, energy)     # a bad species fails before any fit
+    first: dict[tuple[str, str], FitResult] = {}
+    results: list[FitResult | None] = [None] * len(spectra)
+    for i, s in enumerate(spectra):
+        key = acquisition_key(s)
+        if key not in first:
+            first[key] = results[i] = calibrate(s, recipe, species, energy, **fit_kwargs)
+    for i, s in enumerate(spectra):
+        if results[i] is None:
+            ref = first[acquisition_key(s)]
+            moved = shift_like([s], ref, same_region=True)[0]
+            results[i] = fit(moved, _without_reference(ref.recipe), **fit_kwargs)
+    return results
+
+
 def _without_reference(recipe: Recipe) -> Recipe:
     """The reference recipe without its charge reference: the reference fit must report the
     line on the unshifted axis (fit() would otherwise shift it)."""
@@ -260,7 +283,8 @@ def _without_reference(recipe: Recipe) -> Recipe:
 
 
 __all__ = ["reference_shift", "fit_referenced", "references_own_region", "acquisition_shifts",
-           "with_charge_reference", "calibrate", "shift_like", "translated",
+           "with_charge_reference", "calibrate", "calibrate_acquisitions", "shift_like",
+           "translated",
            "calibration_inputs",
            "apply_reference", "shift_acquisitions", "reference_recipe", "acquisition_key", "AcquisitionShift",
            "TOLERANCE"]
