@@ -12,6 +12,7 @@ import xarray as xr
 
 from .errors import FitError
 from .recipe.spec import Recipe
+from .spectrum import energy_scale_text
 
 
 class Notice(str):
@@ -222,6 +223,7 @@ class FitResult:
                  f"  chi2 = {st.chisqr:.4g}   reduced chi2 = {st.redchi:.4g}   N = {st.ndata}"
                  f"   n_varys = {st.nvarys}   nfev = {st.nfev}",
                  f"  charge shift = {self.charge_shift:+.3f} eV" + self._reference_text(),
+                 f"  energy axis: {energy_scale_text(self.spectrum.attrs)}",
                  f"  AIC = {st.aic:.4g}   BIC = {st.bic:.4g}   Abbe = {st.abbe:.3f}"
                  + (f"   prior chi2 = {st.prior_chisqr:.4g}" if st.prior_chisqr else ""),
                  "", "  species              position (eV)      true FWHM (eV)      area"

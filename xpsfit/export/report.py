@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 
 from ..atomic import atomic_path
 from ..errors import ExportError
+from ..spectrum import energy_scale_notes
 from .plots import CM, VECTOR_RC
 
 _A4 = (21.0 * CM, 29.7 * CM)
@@ -64,8 +65,10 @@ def fit_verdict_lines(series, name: str) -> list[str]:
             shift = f"rigid shift = {p.value:+.3f} eV (fixed: the series' energy reference)"
         else:
             shift = f"rigid shift = {p.value:+.3f} ± {p.stderr:.3f} eV"
+        notes = energy_scale_notes(r.spectrum.attrs)   # what the file did not say
         lines.append(f"  {lab}: reduced χ² = {r.statistics.redchi:.3g}, Abbe = "
-                     f"{r.statistics.abbe:.2f}, {shift} — {verdict}")
+                     f"{r.statistics.abbe:.2f}, {shift} — {verdict}"
+                     + (f" [{'; '.join(notes)}]" if notes else ""))
         lines += [f"      warning: {w}" for w in r.warnings]
     lines += [f"  warning: {w}" for w in series.warnings]
     return lines
