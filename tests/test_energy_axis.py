@@ -230,3 +230,16 @@ def test_read_json_carries_the_sources(capsys):
     (row,) = json.loads(capsys.readouterr().out)
     assert row["axis_source"] == "option" and row["be_min"] == pytest.approx(730 - 205)
     assert row["work_function_source"] == "assumed 0"
+
+
+def test_a_work_function_corrected_spectrum_round_trips_through_vamas(tmp_path):
+    """Written KE = hν − BE (Fermi-referenced) with φ in item [25]: read back, the file states
+    φ and the binding energies are the corrected ones, not φ lower again."""
+    from xpsfit import write_vamas
+    s = read(real_file("lmfitxps/clean_Au_4f.csv"), work_function=PHI_CLEAN)[0]
+    write_vamas(tmp_path / "au.vms", [s])
+    (back,) = read(tmp_path / "au.vms")
+    assert back.attrs["original_axis"] == "KE"
+    assert back.attrs["work_function"] == pytest.approx(PHI_CLEAN)
+    assert back.attrs["work_function_source"] == "file"
+    assert back["binding_energy"].values == pytest.approx(s["binding_energy"].values, abs=1e-6)
