@@ -145,7 +145,7 @@ def test_work_function_is_refused_where_the_ke_is_fermi_referenced(capsys):
     (["--shift", "nan"], "--shift"),
     (["--calibrate", "C1s"], "--calibrate"),
     (["--calibrate", "C-C=-3"], "--calibrate"),
-    (["--calibrate", "Cx=284.8"], "'Cx' is not a component"),
+    (["--calibrate", "Cx=284.8"], "--calibrate: cannot calibrate on 'Cx': not a component"),
 ])
 def test_bad_energy_options_are_one_line_naming_the_option(tmp_path, capsys, options, named):
     path = real_file("cheminfo-vamas/ARXPS.vms")
@@ -243,3 +243,32 @@ def test_a_work_function_corrected_spectrum_round_trips_through_vamas(tmp_path):
     assert back.attrs["work_function"] == pytest.approx(PHI_CLEAN)
     assert back.attrs["work_function_source"] == "file"
     assert back["binding_energy"].values == pytest.approx(s["binding_energy"].values, abs=1e-6)
+
+
+def test_calibrate_refused_on_a_recipe_with_its_own_reference(tmp_path, capsys):
+    text = C1S_CHARGED.replace('range = [276.0, 288.0]\n', 'range = [276.0, 288.0]\n'
+                               '[charge_reference]\nregion = "C 1s"\nspecies = "C-C"\n'
+                               'energy = 284.8\n')
+    code = main(["fit", str(real_file("cheminfo-vamas/ARXPS.vms")), "-r",
+                 _recipe(tmp_path, text, "ref.toml"), "--calibrate", "C-C=285.0"])
+    err = capsys.readouterr().err
+    assert code == 2 and "own charge reference" in err and err.count("\n") == 1
+
+
+def test_batch_calibrate_one_shift_per_acquisition_in_hdf5(tmp_path, capsys):
+    path = real_file("cheminfo-vamas/ARXPS.vms")
+    recipe = _recipe(tmp_path, C1S_CHARGED, "c.toml")
+    out = tmp_path / "b.h5"
+    code = main(["batch", str(path), "-r", recipe, "--calibrate", "C-C=284.8", "--jobs", "2",
+                 "--out", str(out)])
+    capsys.readouterr()
+    assert code == 0
+    results = load_results(out)
+    assert len(results) == 5
+    shifts = {round(r.charge_shift, 9) for r in results}
+    assert len(shifts) == 1 and shifts.pop() == pytest.approx(4.028, abs=0.005)
+    assert results[0].charge_reference["species"] == "C-C"
+    assert results[0].component("C-C").position == pytest.approx(284.8, abs=2e-3)
+    assert main(["batch", str(path), "-r", recipe, "--calibrate", "C-C=284.8",
+                 "--series-by", "file", "--out", str(tmp_path / "s.h5")]) == 2
+    assert "series_by" in capsys.readouterr().err

@@ -174,9 +174,11 @@ def apply_charge_reference(spectra: list, files, recipe_path: str, options: dict
     from ..errors import RecipeError
     from ..recipe.spec import load_recipe
     ref_recipe = load_recipe(recipe_path)
-    if calibration:
-        _check_species(ref_recipe, calibration[0])
-        ref_recipe = with_charge_reference(ref_recipe, *calibration)
+    if calibration:   # replaces the reference recipe's own [charge_reference]
+        try:
+            ref_recipe = with_charge_reference(ref_recipe, *calibration)
+        except RecipeError as exc:
+            raise _named(exc) from None
     if ref_recipe.charge_reference is None or region_key(
             ref_recipe.charge_reference.region) != region_key(ref_recipe.region):
         raise RecipeError("a --charge-reference recipe needs a [charge_reference] section naming "
@@ -190,22 +192,21 @@ def apply_charge_reference(spectra: list, files, recipe_path: str, options: dict
     return shift_acquisitions(spectra, shifts, cr)
 
 
-def _check_species(recipe, species: str) -> None:
-    names = [c.species for c in recipe.components]
-    if species not in names:
-        from ..errors import RecipeError
-        raise RecipeError(f"--calibrate: {species!r} is not a component of the {recipe.region} "
-                          f"recipe (components: {', '.join(names)})", path=recipe.source)
+def _named(exc):
+    """The core's calibration error, prefixed with the option that asked for it."""
+    from ..errors import RecipeError
+    return RecipeError(f"--calibrate: {exc.message}", path=exc.path, key=exc.key)
 
 
 def check_calibration(recipe, calibration: tuple[str, float], args) -> None:
-    """--calibrate on the fitted region itself: refused where it would be a second energy
-    reference or where one shift per acquisition cannot be kept."""
+    """--calibrate on the fitted region itself, refused before any fit where it would be a
+    second energy reference or where one shift per acquisition cannot be kept."""
     from ..errors import RecipeError
-    _check_species(recipe, calibration[0])
-    if recipe.charge_reference is not None:
-        raise RecipeError("--calibrate: the recipe has its own [charge_reference]; one energy "
-                          "reference per fit", path=recipe.source, key="charge_reference")
+    from ..fitting.charge import check_calibration as check
+    try:
+        check(recipe, *calibration)
+    except RecipeError as exc:
+        raise _named(exc) from None
     if getattr(args, "series", False):
         raise RecipeError("--calibrate with --series: calibrate on another region with "
                           "--charge-reference RECIPE (the series then fits the shifted "

@@ -504,8 +504,8 @@ def batch(inputs: str | os.PathLike | Sequence[str | os.PathLike],
         inputs = [inputs]
     recipe_obj, spec = _resolve_recipe(recipe)
     if calibration:   # a species the recipe lacks fails now, not once per file
-        from .charge import with_charge_reference
-        with_charge_reference(recipe_obj, *calibration)
+        from .charge import check_calibration
+        check_calibration(recipe_obj, *calibration)
     plots_dir = Path(plots) if plots is not None else None
     if plots_dir is not None:
         try:

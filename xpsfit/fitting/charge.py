@@ -250,6 +250,18 @@ def shift_like(spectra: Iterable[xr.DataArray], reference: FitResult, *,
     return out
 
 
+def check_calibration(recipe: Recipe, species: str, energy: float) -> None:
+    """Refuse a calibration before any fit: a species the recipe lacks, an energy that is not
+    a positive number, or a recipe that has its own ``[charge_reference]`` (two energy
+    references for one fit)."""
+    with_charge_reference(recipe, species, energy)
+    if recipe.charge_reference is not None:
+        cr = recipe.charge_reference
+        raise RecipeError(f"cannot calibrate on {species!r}: the recipe has its own charge "
+                          f"reference ({cr.region} {cr.species} = {cr.energy:g} eV); one energy "
+                          "reference per fit", path=recipe.source, key="charge_reference")
+
+
 def calibrate_acquisitions(spectra: Iterable[xr.DataArray], recipe: Recipe, species: str,
                            energy: float, **fit_kwargs) -> list[FitResult]:
     """Fit spectra of one region with ``species`` set to ``energy`` eV, one rigid shift per
@@ -258,7 +270,7 @@ def calibrate_acquisitions(spectra: Iterable[xr.DataArray], recipe: Recipe, spec
     (:func:`shift_like`) and fitted with the calibrated recipe's windows but no reference of
     their own. Results come back in the order given."""
     spectra = list(spectra)
-    with_charge_reference(recipe, species, energy)     # a bad species fails before any fit
+    check_calibration(recipe, species, energy)
     first: dict[tuple[str, str], FitResult] = {}
     results: list[FitResult | None] = [None] * len(spectra)
     for i, s in enumerate(spectra):
@@ -283,7 +295,8 @@ def _without_reference(recipe: Recipe) -> Recipe:
 
 
 __all__ = ["reference_shift", "fit_referenced", "references_own_region", "acquisition_shifts",
-           "with_charge_reference", "calibrate", "calibrate_acquisitions", "shift_like",
+           "with_charge_reference", "calibrate", "calibrate_acquisitions", "check_calibration",
+           "shift_like",
            "translated",
            "calibration_inputs",
            "apply_reference", "shift_acquisitions", "reference_recipe", "acquisition_key", "AcquisitionShift",
