@@ -140,6 +140,7 @@ def test_work_function_is_refused_where_the_ke_is_fermi_referenced(capsys):
 
 @pytest.mark.parametrize("options, named", [
     (["--excitation-energy", "-5"], "--excitation-energy"),
+    (["--axis", "XE"], "--axis: must be KE or BE"),
     (["--work-function", "abc"], "--work-function"),
     (["--work-function", "-1"], "--work-function"),
     (["--shift", "nan"], "--shift"),

@@ -86,7 +86,8 @@ def add_energy_options(p) -> None:
     spectrum files (read, fit, fit --series, batch); :func:`read_options` turns them into the
     keywords of :func:`xpsfit.io.read`."""
     g = p.add_argument_group("energy axis (docs/interop.md \"Energy axis\")")
-    g.add_argument("--axis", type=str.upper, choices=("KE", "BE"),
+    # checked by read_options (one line naming the option), not by argparse's usage dump
+    g.add_argument("--axis", metavar="KE|BE",
                    help="abscissa of column files whose header does not say it")
     g.add_argument("--excitation-energy", metavar="HV",
                    help="photon energy (eV) for column files on a kinetic-energy axis")
