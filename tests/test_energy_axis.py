@@ -273,3 +273,19 @@ def test_batch_calibrate_one_shift_per_acquisition_in_hdf5(tmp_path, capsys):
     assert main(["batch", str(path), "-r", recipe, "--calibrate", "C-C=284.8",
                  "--series-by", "file", "--out", str(tmp_path / "s.h5")]) == 2
     assert "series_by" in capsys.readouterr().err
+
+
+def test_an_option_the_file_contradicts_is_named_as_ignored(capsys):
+    """The PBTTT SPECS file states KE and hν = 1253.6 eV: --axis BE and another hν do nothing,
+    and `read` says so instead of silently keeping the file's values."""
+    path = real_file("pynxtools-xps/In-situ_PBTTT_XPS_SPECS.xml")
+    plain = read(path)
+    given = read(path, axis="BE", excitation_energy=1486.6)
+    assert [float(s["binding_energy"].values[0]) for s in given] == \
+        [float(s["binding_energy"].values[0]) for s in plain]
+    assert "--axis BE ignored: the file states KE" in given[0].attrs["energy_option_ignored"]
+    assert "--excitation-energy 1486.6 ignored" in given[0].attrs["energy_option_ignored"]
+    assert "energy_option_ignored" not in plain[0].attrs
+    assert main(["read", str(path), "--axis", "BE"]) == 0
+    out, err = capsys.readouterr()
+    assert "--axis BE ignored: the file states KE" in out + err

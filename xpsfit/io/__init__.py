@@ -182,6 +182,7 @@ def read(path: str | os.PathLike, *, format: str | None = None, region: str | No
     fermi = energy_scale.fermi_referenced(module)
     energy_scale.stamp_sources(spectra, fermi, excitation_energy is not None
                                and _takes(module, "excitation_energy"))
+    energy_scale.note_overridden_options(spectra, axis, excitation_energy)
     if work_function is not None:
         spectra = [energy_scale.apply_work_function(s, work_function, path, fermi)
                    for s in spectra]

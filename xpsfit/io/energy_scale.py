@@ -93,6 +93,24 @@ def stamp_sources(spectra: list[xr.DataArray], fermi: bool, hv_option_taken: boo
                 a["work_function_source"] = "format" if fermi else "assumed 0"
 
 
+def note_overridden_options(spectra: list[xr.DataArray], axis, excitation_energy) -> None:
+    """Record, as ``energy_option_ignored``, an ``--axis``/``--excitation-energy`` the file
+    contradicts: the file's statement wins, and the user must hear that the option did nothing."""
+    for s in spectra:
+        a = s.attrs
+        ignored = []
+        if axis is not None and a.get("axis_source") == "file" and \
+                a.get("original_axis") not in (None, axis):
+            ignored.append(f"--axis {axis} ignored: the file states {a.get('original_axis')}")
+        hv = float(a.get("excitation_energy", math.nan))
+        if excitation_energy is not None and a.get("excitation_energy_source") == "file" and \
+                math.isfinite(hv) and abs(hv - excitation_energy) > 1e-6:
+            ignored.append(f"--excitation-energy {excitation_energy:g} ignored: the file "
+                           f"states hν = {hv:g} eV")
+        if ignored:
+            a["energy_option_ignored"] = "; ".join(ignored)
+
+
 def apply_work_function(spectrum: xr.DataArray, phi: float, path, fermi: bool) -> xr.DataArray:
     """BE = hν − KE − φ for a spectrum read from a vacuum-referenced kinetic-energy axis. A
     file that states its own φ or whose format is Fermi-referenced is refused: subtracting φ
@@ -129,6 +147,8 @@ def axis_warning(spectrum: xr.DataArray) -> str:
     """A caution for a column file whose abscissa was assumed to be BE although hν is known:
     the usual reason to know hν is a kinetic-energy axis (the headerless LG4X Au 4f csv)."""
     a = spectrum.attrs
+    if a.get("energy_option_ignored"):
+        return str(a["energy_option_ignored"])
     hv = float(a.get("excitation_energy", math.nan))
     if a.get("axis_source") != "assumed" or a.get("original_axis") != "BE" or \
             not math.isfinite(hv):
