@@ -61,6 +61,7 @@ class Row:
     image: str = ""
     skipped: str = ""          # why the block is not fitted (survey, UPS, ...)
     silent: bool = False       # a background without a solution and no notice saying so
+    texts: list[str] = field(default_factory=list)      # the reasons in full (--verbose)
 
     @property
     def key(self) -> str:
@@ -138,11 +139,30 @@ def fit_block(s, rel: str, block: int, images: bool) -> Row:
     row.n = int(result.curves.sizes["binding_energy"])
     row.redchi = float(result.statistics.redchi)
     row.verdict = result.verdict
-    row.reasons = list(dict.fromkeys(r.code for r in result.verdict_reasons))
+    row.reasons = reason_list(result.verdict_reasons)
+    row.texts = [str(r) for r in result.verdict_reasons]
     row.background, row.silent = background_status(result)
     if images:
         row.image = draw(result, row)
+    elif (IMG / image_name(row)).is_file():
+        row.image = image_name(row)
     return row
+
+
+def reason_list(reasons) -> list[str]:
+    """``code`` or ``code (what)`` per reason code, the parameters or species it is about
+    joined: "at_bound (C_C_fwhm, sp2_position)"."""
+    about: dict[str, list[str]] = {}
+    for r in reasons:
+        what = about.setdefault(r.code, [])
+        name = r.parameter if r.parameter not in (None, "redchi", "background") else r.species
+        if name and name not in what and r.code not in _UNNAMED:
+            what.append(str(name))
+    return [f"{code} ({', '.join(what)})" if what else code for code, what in about.items()]
+
+
+#: reasons whose parameter says nothing more than the code
+_UNNAMED = {"undetermined", "covariance_singular", "not_converged", "model_not_finite"}
 
 
 def image_name(row: Row) -> str:
@@ -177,7 +197,7 @@ def read_blocks(path: Path):
         return xpsfit.read(path)
 
 
-def catalogue(real: Path, only: str | None, images: bool) -> tuple[list[Row], list[str]]:
+def catalogue(real: Path, only: str | None, images: bool, verbose: bool = False) -> tuple[list[Row], list[str]]:
     rows, refused, seen = [], [], {}
     for path in sorted(p for p in real.rglob("*") if p.is_file() and p.name != "MANIFEST.md"):
         rel = path.relative_to(real).as_posix()
@@ -200,6 +220,9 @@ def catalogue(real: Path, only: str | None, images: bool) -> tuple[list[Row], li
                 row = fit_block(s, rel, i, images)
             rows.append(row)
             print(summary(row), flush=True)
+            if verbose:
+                for text in row.texts:
+                    print(f"    {text}")
     return rows, refused
 
 
@@ -281,13 +304,14 @@ def main(argv=None) -> int:
     ap.add_argument("--real", default=str(REAL), help="the real corpus (../shared/real_spectra)")
     ap.add_argument("--only", help="only files whose path contains this text (no doc written)")
     ap.add_argument("--no-images", action="store_true", help="do not redraw the PNGs")
+    ap.add_argument("--verbose", action="store_true", help="print every reason in full")
     args = ap.parse_args(argv)
     real = Path(args.real)
     if not real.is_dir():
         print(f"{real}: the real corpus is absent", file=sys.stderr)
         return 2
     IMG.mkdir(parents=True, exist_ok=True)
-    rows, refused = catalogue(real, args.only, not args.no_images)
+    rows, refused = catalogue(real, args.only, not args.no_images, args.verbose)
     if not args.only:
         write_doc(rows, refused, "python tools/verdict_catalogue.py")
         print(f"wrote {DOC.relative_to(ROOT)}")

@@ -86,6 +86,10 @@ def journal_figure(size="single", height_cm: float = 7.0) -> Figure:
 
 
 def background_name(result: FitResult) -> str:
+    """The background as drawn: the recipe's, or the linear one used where no static Shirley
+    exists (the fit's ``background_not_converged`` notice), so a picture never hides it."""
+    if any(w.code == "background_not_converged" for w in result.warnings):
+        return "linear background (no Shirley)"
     kind = result.recipe.background.type
     return f"{_BACKGROUND_NAMES.get(kind, kind)} background"
 
