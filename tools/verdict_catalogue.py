@@ -282,7 +282,7 @@ def write_doc(rows: list[Row], refused: list[str], command: str) -> None:
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in fitted:
-        pic = f"![{r.key}](img/verdicts/{r.image})" if r.image else ""
+        pic = f'<img src="img/verdicts/{r.image}" width="240" alt="{r.key}">' if r.image else ""
         reasons = ", ".join(r.reasons) if r.verdict != "refused" else r.reasons[0]
         out.append(f"| `{r.file}` #{r.block} | {r.region} | {r.n} | {fmt(r.redchi)} | "
                    f"**{r.verdict}** | {reasons or '—'} | {r.background or '—'} | {pic} | "
