@@ -280,6 +280,13 @@ def write_doc(rows: list[Row], refused: list[str], command: str) -> None:
         f"with {agreed} of {len(fitted)}. Backgrounds without a solution and without a notice: "
         f"{', '.join(silent) if silent else 'none'}.",
         "",
+        "Columns: N = points in the fitted window; reasons = the verdict's reason codes with the "
+        "parameters or species they concern; background = the static Shirley recomputed here on "
+        "the fitted window by `backgrounds.shirley` (not the engine's batch routine): converged "
+        "(iterations), solved by the fixed point, or no Shirley exists (linear used) — and "
+        "whether the fit's own notice names it; SILENT would mean it does not. Each picture's "
+        "title carries the verdict; the legend names the background actually drawn.",
+        "",
         "| spectrum | region | N | χ²ᵣ | verdict | reasons | background | fit | reviewer |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
