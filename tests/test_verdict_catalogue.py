@@ -1,6 +1,7 @@
 """Verdicts on real spectra fitted with ``recipe init`` defaults (a subset of
 docs/verdict_catalogue.md, whose pictures were reviewed): the expected verdict class for each, and
 no static background without a solution that the fit does not name."""
+import functools
 import warnings
 
 import numpy as np
@@ -38,10 +39,16 @@ CASES = [
 ]
 
 
-def _fit(rel, block, library):
+@functools.lru_cache(maxsize=None)
+def _read(rel):
+    """Each file read once (the workbooks take seconds to open)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        spectrum = xpsfit.read(real_file(rel))[block]
+        return tuple(xpsfit.read(real_file(rel)))
+
+
+def _fit(rel, block, library):
+    spectrum = _read(rel)[block]
     recipe = xpsfit.start_recipe(library, spectrum.attrs["region"], source="<recipe init>")
     return xpsfit.fit(spectrum, recipe)
 
