@@ -27,6 +27,9 @@ CASES = [
     # charged (+3.3 eV) Ti 2p on a slope: no Shirley exists, named, linear used
     ("jesusf10-xps-data-analysis/BN-BS-1 multiplex.spe", 4, "common", "bad",
      {"background_not_converged", "main_at_bound"}, set()),
+    # charged C 1s: a close envelope (χ²ᵣ 1.0), but the strongest line pinned at its window
+    ("jesusf10-xps-data-analysis/BN-BS-1 multiplex.spe", 5, "sulfide_electrolytes", "bad",
+     {"main_at_bound"}, {"chi2"}),
     # six overlapping S 2p doublets: a close envelope, but no area determined
     ("lg4x-v2/Mutlipak_vms.npl", 2, "sulfide_electrolytes", "bad", {"undetermined"}, {"chi2"}),
     # good envelopes with a misfit inside the noise: doubtful, not bad
