@@ -19,14 +19,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def recipe(library: str, region: str, *, species=None, range_=None):
-    """What ``xpsfit recipe init`` writes (all library species, the library's range)."""
-    reg = xpsfit.load_library(library).region(region)
-    data = {"region": reg.name, "library": library, "lineshape": "pseudo_voigt",
-            "shape": {"eta": 0.2}, "background": {"type": "shirley"},
-            "components": [{"species": k} for k in (species or list(reg.species))]}
-    if range_ or reg.default_range:
-        data["range"] = list(range_ or reg.default_range)
-    return xpsfit.recipe_from_dict(data, source="<recipe init>")
+    """What ``xpsfit recipe init`` writes (all library species, the library's range), with
+    optional species and range."""
+    rec = xpsfit.start_recipe(library, region, species, source="<recipe init>")
+    return xpsfit.set_range(rec, *range_) if range_ else rec
 
 
 def cases(real: Path):
@@ -53,7 +49,7 @@ def main() -> None:
         r = xpsfit.fit(spectrum, rec)
         codes = ", ".join(dict.fromkeys(x.code for x in r.verdict_reasons)) or "no reasons"
         fig = fit_figure(r)
-        fig.suptitle(textwrap.fill(f"verdict {r.verdict}: {codes}", 70), fontsize=8)
+        fig.suptitle(textwrap.fill(f"verdict {r.verdict}: {codes}", 55), fontsize=7)
         save_figure(fig, Path(args.out) / name, dpi=80)
         print(f"{name}: {r.verdict} ({codes}); reduced chi2 {r.statistics.redchi:.3g}")
 

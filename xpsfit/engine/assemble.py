@@ -207,6 +207,14 @@ def _quantities(c) -> tuple[str, ...]:
     return base + tuple(c.shape_names)
 
 
+def _not_modelled(recipe) -> str:
+    """What the library says its species of the region leave out, when the recipe has only
+    library components ('' when it adds free ones: those may be the missing satellites)."""
+    if not recipe.library_name or any(c.free for c in recipe.components):
+        return ""
+    return recipe.library.region(recipe.region).not_modelled
+
+
 def spectrum_result(s: Solved, j: int, *, label: str = "", monte_carlo: int = 0) -> FitResult:
     """The FitResult of spectrum j of a solved problem (see the module docstring)."""
     st, seg = s.st, s.data.segments[j]
@@ -231,7 +239,8 @@ def spectrum_result(s: Solved, j: int, *, label: str = "", monte_carlo: int = 0)
     warnings, flags = _notices(s, j, records, components, cov_j, y, env, seg.x)
     verdict, reasons = judge(norm_resid, nvarys=nv, absolute=bool(seg.absolute),
                              warnings=warnings, flags=flags, components=components, data=y,
-                             background=bg, sigma=seg.sigma[0])
+                             background=bg, sigma=seg.sigma[0], region=st.recipe.region,
+                             not_modelled=_not_modelled(st.recipe))
     aic, bic = stats.information_criteria(chi_j + prior_chi, n, nv)
     st_ = FitStatistics(chisqr=chi_j + prior_chi, redchi=redchi, aic=aic, bic=bic, ndata=n,
                         nvarys=nv, nfev=s.nfev, success=s.success, message=s.message,

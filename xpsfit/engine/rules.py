@@ -30,7 +30,8 @@ VERDICT_P = 1e-3
 VERDICT_REDCHI_DOUBTFUL = 2.0
 VERDICT_REDCHI_BAD = 5.0
 #: lag-1 autocorrelation of the normalised residuals (≈ 0 ± 1/√N for white noise; 1 − Abbe):
-#: structure beyond these is "doubtful" / "bad" (it must also exceed VERDICT_RHO_Z/√N)
+#: structure beyond these is "doubtful" / "bad" (it must also exceed VERDICT_RHO_Z/√N; "bad"
+#: only when χ²ᵣ > VERDICT_REDCHI_DOUBTFUL too: a misfit inside the noise stays "doubtful")
 VERDICT_RHO_DOUBTFUL = 0.5
 VERDICT_RHO_BAD = 0.8
 VERDICT_RHO_Z = 4.0

@@ -33,8 +33,11 @@ def lag1(r: np.ndarray) -> float:
 
 
 def judge(norm_resid, *, nvarys: int, absolute: bool, warnings, flags, components,
-          data=None, background=None, sigma=None) -> tuple[str, list[Notice]]:
-    """(verdict, reasons) of a fit; see the module docstring and docs/verdicts.md."""
+          data=None, background=None, sigma=None, region: str = "",
+          not_modelled: str = "") -> tuple[str, list[Notice]]:
+    """(verdict, reasons) of a fit; see the module docstring and docs/verdicts.md.
+    ``not_modelled``: what the library's species of ``region`` leave out (the recipe adds
+    nothing for it); named when the fit misses structure, as the likely cause."""
     r = np.asarray(norm_resid, dtype=float)
     n = int(np.isfinite(r).sum())
     bad: list[Notice] = []
@@ -63,9 +66,15 @@ def judge(norm_resid, *, nvarys: int, absolute: bool, warnings, flags, component
     rho = lag1(r)
     if math.isfinite(rho) and rho * math.sqrt(max(n, 1)) > rules.VERDICT_RHO_Z:
         if rho > rules.VERDICT_RHO_DOUBTFUL:
+            # strong structure makes a fit bad only when the misfit is also larger than the
+            # noise (χ²ᵣ above the doubtful level): at 10⁵ counts a misfit well inside the noise
+            # is detectable as structure, yet biases the fractions less than their own σ
+            large = redchi > rules.VERDICT_REDCHI_DOUBTFUL
             text = (f"residuals have structure (lag-1 autocorrelation {rho:.2f}; white noise "
-                    f"≈ 0 ± {1 / math.sqrt(n):.2f}): a component, shape or background is missing")
-            (bad if rho > rules.VERDICT_RHO_BAD else doubtful).append(
+                    f"≈ 0 ± {1 / math.sqrt(n):.2f}): a component, shape or background is missing"
+                    + ("" if large or rho <= rules.VERDICT_RHO_BAD else
+                       f" (within the noise: χ²ᵣ = {redchi:.3g})"))
+            (bad if rho > rules.VERDICT_RHO_BAD and large else doubtful).append(
                 Notice(text, "residual_structure"))
     _bounds(warnings, components, bad, doubtful)
     for w in warnings:
@@ -84,6 +93,11 @@ def judge(norm_resid, *, nvarys: int, absolute: bool, warnings, flags, component
             doubtful.append(Notice(f"{c.species} fraction {c.fraction:.3g} ± "
                                    f"{c.fraction_stderr:.3g} is not determined (consistent "
                                    "with 0)", "fraction_uncertain", c.species))
+    misfit = {"chi2", "residual_structure"} & {x.code for x in bad + doubtful}
+    if not_modelled and misfit:
+        info.append(Notice(f"the {region} library species do not model {not_modelled}, and "
+                           "the recipe adds no component for them: the misfit is expected "
+                           "(add free components, docs/recipes.md)", "model_incomplete"))
     verdict = BAD if bad else DOUBTFUL if doubtful else OK
     return verdict, bad + doubtful + info
 

@@ -18,6 +18,7 @@ import zlib
 
 import numpy as np
 from matplotlib import rc_context
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
@@ -85,6 +86,10 @@ def journal_figure(size="single", height_cm: float = 7.0) -> Figure:
 
 
 def background_name(result: FitResult) -> str:
+    """The background as drawn: the recipe's, or the linear one used where no static Shirley
+    exists (the fit's ``background_not_converged`` notice), so a picture never hides it."""
+    if any(w.code == "background_not_converged" for w in result.warnings):
+        return "linear background (no Shirley)"
     kind = result.recipe.background.type
     return f"{_BACKGROUND_NAMES.get(kind, kind)} background"
 
@@ -155,9 +160,7 @@ def plot_fit(result: FitResult, ax=None, residual_ax=None, *, title: str | None 
 def fit_figure(result: FitResult, *, size="single", residuals: bool = True) -> Figure:
     """The single-fit figure at print size; the legend sits below the axes so it never covers
     the data."""
-    n = len(result.components) + 3
-    rows = -(-n // 3)
-    fig = journal_figure(size, 7.0 + (1.8 if residuals else 0) + 0.45 * rows)
+    fig = journal_figure(size, 7.0 + (1.8 if residuals else 0))
     if residuals:
         ax, rax = fig.subplots(2, 1, sharex=True, height_ratios=[4, 1])
         ax.tick_params(labelbottom=False)
@@ -166,8 +169,18 @@ def fit_figure(result: FitResult, *, size="single", residuals: bool = True) -> F
     plot_fit(result, ax, rax, legend=False)
     if rax is not None:
         ax.set_xlabel("")
-    fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=3,
-               fontsize=FONT, frameon=False)
+    handles, labels = ax.get_legend_handles_labels()
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    # three columns unless the labels are too long for the width (e.g. "CO₃²⁻ / OH / C=O" at
+    # 8.5 cm): a legend wider than the figure is cut off at both edges
+    for ncols in (3, 2, 1):
+        legend = fig.legend(handles, labels, loc="outside lower center", ncols=ncols,
+                            fontsize=FONT, frameon=False)
+        if ncols == 1 or legend.get_window_extent(renderer).width <= fig.bbox.width:
+            break
+        legend.remove()
+    width, height = fig.get_size_inches()
+    fig.set_size_inches(width, height + 0.45 * CM * -(-len(labels) // ncols))
     return fig
 
 

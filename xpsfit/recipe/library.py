@@ -93,6 +93,9 @@ class RegionDef:
     species: dict[str, SpeciesDef] = field(default_factory=dict)
     note: str = ""                # added: free text (e.g. why a ratio or splitting was chosen)
     references: list[Reference] = field(default_factory=list)   # added: for splitting/ratio
+    #: what the region's species leave out (e.g. "shake-up satellites ..."): a verdict that
+    #: finds misfit on a recipe without free components says so (docs/verdicts.md)
+    not_modelled: str = ""
 
     def get(self, key: str) -> SpeciesDef:
         """Species by key or alias (exact, then case-insensitive); LibraryError lists choices."""
@@ -340,7 +343,7 @@ def read_text(path: Path, error: type[XpsfitError]) -> str:
 _TOP_KEYS = ("name", "description", "extends", "regions")
 _REGION_KEYS = ("name", "doublet", "splitting", "splitting_sigma", "ratio", "ratio_sigma",
                 "sensitivity_factor", "sensitivity_source", "default_range", "note",
-                "references", "species")
+                "not_modelled", "references", "species")
 _SPECIES_KEYS = ("label", "position", "window", "fwhm", "lineshape", "references", "aliases",
                  "note")
 _REF_KEYS = ("citation", "year", "confidence")
@@ -524,6 +527,8 @@ def _parse_region(check: Checker, rname: str, data: Any) -> RegionDef:
         region.default_range = check.pair(data["default_range"], parts + ("default_range",),
                                           "default_range")
     region.note = check.string(data.get("note", ""), parts + ("note",), nonempty=False)
+    region.not_modelled = check.string(data.get("not_modelled", ""), parts + ("not_modelled",),
+                                       nonempty=False)
     region.references = _parse_refs(check, data.get("references", []), parts + ("references",))
     species_raw = check.table(data.get("species", {}), parts + ("species",))
     spellings: dict[str, str] = {}
