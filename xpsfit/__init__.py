@@ -94,6 +94,10 @@ _API = {
     "set_prior_text": ("xpsfit.recipe.edit", "set_prior_text"),
     "set_shape": ("xpsfit.recipe.edit", "set_shape"),
     "shape_text": ("xpsfit.recipe.edit", "shape_text"),
+    "set_shape_vary": ("xpsfit.recipe.edit", "set_shape_vary"),
+    "shape_varies": ("xpsfit.recipe.edit", "shape_varies"),
+    "set_lineshape": ("xpsfit.recipe.edit", "set_lineshape"),
+    "component_lineshape": ("xpsfit.recipe.edit", "component_lineshape"),
     "set_background": ("xpsfit.recipe.edit", "set_background"),
     "LINK_QUANTITIES": ("xpsfit.recipe.edit", "LINK_QUANTITIES"),
 }
