@@ -74,6 +74,8 @@ _API = {
     "study_figure": ("xpsfit.export.figures", "study_figure"),
     "singles_figure": ("xpsfit.export.figures", "singles_figure"),
     "composition_chart_figure": ("xpsfit.export.figures", "composition_chart_figure"),
+    "series_title": ("xpsfit.export.figures", "series_title"),
+    "composition_table": ("xpsfit.results", "composition_table"),
     "write_report": ("xpsfit.export.report", "write_report"),
     "add_component": ("xpsfit.recipe.edit", "add_component"),
     "delete_component": ("xpsfit.recipe.edit", "delete_component"),
