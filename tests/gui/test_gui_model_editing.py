@@ -452,3 +452,41 @@ def test_rename_dialog_renames_row_recipe_links_and_legend(s2p, qtbot):
     w.undo_stack.undo()
     wait_idle(qtbot, w)
     assert "fwhm(S2-) = fwhm(PS4)" in w.recipe.links and w.table.species()[0] == "PS4"
+
+
+def test_line_shape_column_and_vary_toggle_edit_the_recipe(s2p, qtbot, tmp_path):
+    """Per-row line shape typed into the table, its shape value fitted (Vary shape) and shown
+    ± σ, a bad name refused with one line; the saved TOML reproduces the fit headless."""
+    w = s2p
+    assert w.table.value("S0", "Line shape") == "pseudo_voigt"
+    assert w.table.value("S0", "Shape fitted") == "eta=0.2"
+    _type(w, qtbot, "polysulfide", "Line shape", "gl_sum")
+    assert w.hooked_errors == []
+    res = w.current_result()
+    assert res.component("polysulfide").lineshape == "gl_sum"
+    assert res.component("S0").lineshape == "pseudo_voigt"
+    assert w.table.value("polysulfide", "Shape") == ""        # gl_sum's m: its default
+    assert w.table.value("polysulfide", "Shape fitted") == "m=0.3"
+    _tick(w, qtbot, "polysulfide", "Vary shape", True)
+    res = w.current_result()
+    m = res.parameters[res.component("polysulfide").parameters["m"]]
+    assert m.kind == "free" and m.value != 0.3
+    assert w.table.value("polysulfide", "Shape fitted") == f"m={m.value:.3g} ± {m.stderr:.2g}"
+    eta = res.parameters[res.component("PS4").parameters["eta"]]
+    assert eta.kind == "fixed" and eta.value == 0.2           # the other rows are held
+    assert w.recipe.component("polysulfide").shape_vary is True
+    # a name the registry does not have: one line, nothing changed, the cell restored
+    _type(w, qtbot, "S0", "Line shape", "lorentzian")
+    assert len(w.hooked_errors) == 1 and "\n" not in w.hooked_errors[0]
+    assert "unknown line shape 'lorentzian'" in w.hooked_errors[0]
+    assert w.table.value("S0", "Line shape") == "pseudo_voigt" and w.current_result() is res
+    saved = tmp_path / "shapes.toml"
+    assert w.save_recipe(saved)
+    headless = xpsfit.fit(w.spectrum(S2P_43V), xpsfit.load_recipe(saved))
+    assert headless.statistics.redchi == pytest.approx(res.statistics.redchi, rel=1e-8)
+    # undo twice: back to the recipe's line shape, held
+    w.undo_stack.undo()
+    w.undo_stack.undo()
+    wait_idle(qtbot, w)
+    assert w.table.value("polysulfide", "Line shape") == "pseudo_voigt"
+    assert w.table.value("polysulfide", "Vary shape") is False
