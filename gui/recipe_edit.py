@@ -50,10 +50,12 @@ def edit_component(recipe, species: str, field: str, value):
     if field == "lineshape":
         return xpsfit.set_lineshape(recipe, species, str(value))
     if field == "shape_vary":
-        # the recipe's own rule when it already says the same (the TOML stays minimal)
+        # ticked: the row's own parameters (not the recipe's shared ones); unticked: back to
+        # the recipe's rule when that holds them (the TOML stays minimal), else held
+        if value:
+            return xpsfit.set_shape_vary(recipe, species, True)
         rule = xpsfit.shape_varies(xpsfit.set_shape_vary(recipe, species, None), species)
-        return xpsfit.set_shape_vary(recipe, species, None if bool(value) == rule
-                                     else bool(value))
+        return xpsfit.set_shape_vary(recipe, species, False if rule else None)
     if field in LINK_FIELDS:
         return xpsfit.set_link(recipe, species, field.split(":", 1)[1], str(value))
     new = _copy(recipe)
