@@ -16,6 +16,9 @@ import xpsfit
 from gui_helpers import EXAMPLES, ROOT, need, wait_idle
 
 IMG = ROOT / "docs" / "img" if os.environ.get("XPSFIT_DOC_IMAGES") else None
+#: S 2p blocks of both files: pristine, 3.8 V, 4.3 V (five states with XPSFIT_DOC_IMAGES)
+STATES = (0, 2, 4, 6, 8) if IMG else (0, 4, 8)
+N = len(STATES)
 
 
 @pytest.fixture
@@ -24,7 +27,7 @@ def two_series(window, s2p_recipe, qtbot):
     assert w.open_paths([need(EXAMPLES / "cnf_series.vms"), need(EXAMPLES / "kb_series.vms")]) == 2
     w.set_recipe(s2p_recipe, "load")
     for fi in (0, 1):
-        w.set_series([(fi, i) for i in (0, 2, 4, 6, 8)])
+        w.set_series([(fi, i) for i in STATES])
         w.fit_series_button.click()
         wait_idle(qtbot, w, timeout=120000)
         assert w.hooked_errors == [], w.hooked_errors
@@ -47,7 +50,7 @@ def test_cnf_and_kb_side_by_side_in_one_chart(two_series, qtbot, tmp_path):
     cnf, kb = v.shown
     for s, name, side in ((cnf, "CNF", -1), (kb, "KB", +1)):
         table = xpsfit.composition_table(s)
-        bottom = np.zeros(5)
+        bottom = np.zeros(N)
         for key in table.species.values:
             bar = v.series_bars[name][str(key)]
             # the core's numbers, stacked; CNF left of each state's centre, KB right of it
@@ -55,7 +58,7 @@ def test_cnf_and_kb_side_by_side_in_one_chart(two_series, qtbot, tmp_path):
                                        100 * table.sel(species=key).fraction.values)
             np.testing.assert_allclose(bar.opts["y0"], bottom)
             bottom += bar.opts["height"]
-            assert np.all(np.sign(np.asarray(bar.opts["x"]) - np.arange(5)) == side)
+            assert np.all(np.sign(np.asarray(bar.opts["x"]) - np.arange(N)) == side)
         np.testing.assert_allclose(bottom, 100, atol=1e-6)
         # each bar is captioned with its series (and a mark when its fit is not ok)
         for k, r in enumerate(s.results):
@@ -67,7 +70,7 @@ def test_cnf_and_kb_side_by_side_in_one_chart(two_series, qtbot, tmp_path):
     assert "CNF: S⁰: appears" in text and "KB: S⁰: appears" in text
     assert "CNF | KB" in v.plot.titleLabel.text
 
-    # pixels: in the 4.3 V group, the middle of each series' S⁰ segment is S⁰'s colour
+    # pixels: in the 4.3 V group (the last), the middle of each series' S⁰ segment is S⁰'s colour
     qtbot.wait(50)
     shot = (IMG or tmp_path) / "gui_two_series.png"
     assert w.grab().save(str(shot))
@@ -76,7 +79,7 @@ def test_cnf_and_kb_side_by_side_in_one_chart(two_series, qtbot, tmp_path):
     s0 = QColor(xpsfit.species_colour("S0"))
     for name in ("CNF", "KB"):
         bar = v.series_bars[name]["S0"]
-        x, y0, h = bar.opts["x"][4], bar.opts["y0"][4], bar.opts["height"][4]
+        x, y0, h = bar.opts["x"][-1], bar.opts["y0"][-1], bar.opts["height"][-1]
         assert h > 5
         c = _pixel(image, vb, graphics, x, y0 + h / 2)
         assert abs(c.red() - s0.red()) + abs(c.green() - s0.green()) \
@@ -102,7 +105,7 @@ def test_refit_replaces_its_series_and_another_region_starts_over(two_series, qt
     w = two_series
     v = w.series_view
     # refitting CNF replaces CNF in place (the order stays CNF, KB)
-    w.set_series([(0, i) for i in (0, 2, 4, 6, 8)])
+    w.set_series([(0, i) for i in STATES])
     w.fit_series()
     wait_idle(qtbot, w, timeout=120000)
     assert v.names() == ["CNF", "KB"] and v.shown[0] is w.series_result
@@ -110,3 +113,16 @@ def test_refit_replaces_its_series_and_another_region_starts_over(two_series, qt
     v.latest_only_button.click()
     assert v.names() == ["CNF"] and not v.latest_only_button.isEnabled()
     assert set(v.series_bars) == {"CNF"} and v.captions.get(("", 0), "") in ("", "?", "✗")
+    # KB again beside it, then a P 2p series: S 2p and P 2p never share a chart
+    w.set_series([(1, i) for i in STATES])
+    w.fit_series()
+    wait_idle(qtbot, w, timeout=120000)
+    assert v.names() == ["CNF", "KB"]
+    w.select((1, 1))                                  # a P 2p spectrum, then its recipe
+    assert w.load_recipe(need(EXAMPLES / "p2p_sulfide.toml"))
+    w.set_series([(1, i + 1) for i in STATES])
+    w.fit_series()
+    wait_idle(qtbot, w, timeout=120000)
+    assert w.hooked_errors == [], w.hooked_errors
+    assert v.names() == ["KB"] and v.shown[0].recipe.region == "P 2p"
+    assert "P 2p composition" in v.plot.titleLabel.text
