@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 
 import numpy as np
+import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QPointF
 from PySide6.QtGui import QColor
@@ -126,3 +127,24 @@ def test_refit_replaces_its_series_and_another_region_starts_over(two_series, qt
     assert w.hooked_errors == [], w.hooked_errors
     assert v.names() == ["KB"] and v.shown[0].recipe.region == "P 2p"
     assert "P 2p composition" in v.plot.titleLabel.text
+
+
+def test_a_bad_fit_is_marked_on_its_bar(qtbot, s2p_recipe):
+    """One species for a four-species S 2p: every joint-fit spectrum is judged bad, and each bar
+    says so (✗ in the warning colour) instead of showing a clean 100 % bar."""
+    from xpsfit_gui.series_view import VERDICT_TEXT, SeriesView
+    spectra = [s for s in xpsfit.read(need(EXAMPLES / "kb_series.vms"))
+               if s.attrs["region"] == "S 2p"][::2]
+    recipe = s2p_recipe
+    for key in ("S2-", "polysulfide", "S0"):
+        recipe = xpsfit.delete_component(recipe, key)
+    series = xpsfit.fit_series(spectra, recipe)
+    assert {r.verdict for r in series.results} == {"bad"}
+    v = SeriesView()
+    qtbot.addWidget(v)
+    v.resize(900, 600)
+    v.show()
+    v.show_series(series)
+    assert [v.captions[("", k)] for k in range(len(spectra))] == ["✗"] * len(spectra)
+    marks = [i for i in v.plot.items if isinstance(i, pg.TextItem) and "✗" in i.toHtml()]
+    assert len(marks) == len(spectra) and VERDICT_TEXT["bad"].lower() in marks[0].toHtml().lower()
