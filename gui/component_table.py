@@ -90,7 +90,9 @@ def shape_values(result, comp) -> str:
         rec = result.parameters.get(name)
         if quantity not in shapes or rec is None:
             continue
-        text = f"{quantity}={rec.value:.3g}"
+        # a parameter at its bound 0 arrives as 1e-40: that is 0 to every digit shown
+        value = rec.value if abs(rec.value) >= 1e-9 else 0.0
+        text = f"{quantity}={value:.3g}"
         if rec.kind != "fixed" and rec.stderr is not None and math.isfinite(rec.stderr):
             text += f" ± {rec.stderr:.2g}"
         parts.append(text)

@@ -377,6 +377,9 @@ def test_real_fe2p_with_two_free_satellites_in_the_gui_alone(fe2p, qtbot, tmp_pa
     assert w.table.value("Fe2+", "Shape fitted").startswith("m=") \
         and "±" in w.table.value("Fe2+", "Shape fitted")
     assert "Fe2+_b" in w.table.row_warnings      # m at its bound is said on the row
+    w.table.scrollToItem(w.table.item(0, _column(w, "Vary shape")))
+    table_shot = (IMG or tmp_path) / "gui_shape_columns.png"
+    assert w.table.grab().save(str(table_shot))
 
     for row in ("Fe2+", "Fe2+_b"):
         _type(w, qtbot, row, "Shape", "m=0")
