@@ -94,6 +94,31 @@ class AddComponentDialog(QDialog):
         return name, kw
 
 
+class RenameDialog(QDialog):
+    """New name (the key links and priors use) and label (what the table and legend show)."""
+
+    def __init__(self, name: str, label: str, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle(f"Rename {name}")
+        self.old_name, self.old_label = name, label
+        form = QFormLayout(self)
+        self.name = QLineEdit(name)
+        self.name.setToolTip("the key of links and priors (fwhm(name)); no parentheses")
+        self.label = QLineEdit(label)
+        form.addRow("Name", self.name)
+        form.addRow("Label", self.label)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        form.addRow(self.buttons)
+
+    def request(self) -> tuple[str, str | None]:
+        """(new name, new label or None when the label was left as it was)."""
+        label = self.label.text().strip()
+        return self.name.text().strip(), (label if label and label != self.old_label
+                                          else None)
+
+
 def centre(recipe, spectrum) -> float:
     """A start position for a new component: the middle of the fit range or of the data."""
     if recipe is not None and recipe.range is not None:

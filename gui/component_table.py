@@ -17,12 +17,22 @@ import xpsfit
 from .palette import text_colour
 COLUMNS = ["Species", "Position (eV)", "FWHM (eV)", "Area", "Fraction (%)",
            "Pos. min", "Pos. max", "FWHM min", "FWHM max", "Fixed",
-           "Pos. link", "FWHM link", "Area link", "Shape"]
+           "Pos. link", "FWHM link", "Area link", "Line shape", "Shape", "Shape fitted",
+           "Vary shape"]
+_COL = {title: i for i, title in enumerate(COLUMNS)}
 #: column -> edited field (None: read-only)
 _EDIT_FIELD = {1: "position", 2: "fwhm", 3: "area", 5: "window_lo", 6: "window_hi",
                7: "fwhm_lo", 8: "fwhm_hi", 9: "fixed",
-               10: "link:position", 11: "link:fwhm", 12: "link:area", 13: "shape"}
+               10: "link:position", 11: "link:fwhm", 12: "link:area",
+               _COL["Line shape"]: "lineshape", _COL["Shape"]: "shape",
+               _COL["Vary shape"]: "shape_vary"}
 _LINK_COLUMNS = {10: "position", 11: "fwhm", 12: "area"}
+#: cells whose text is the edit (no number is read out of it)
+_TEXT_FIELDS = ("shape", "lineshape")
+#: check boxes: column -> tooltip
+_CHECK_COLUMNS = {9: "fix position and FWHM at their start values",
+                  _COL["Vary shape"]: "fit this row's shape parameters (its own values); "
+                                      "unticked: held at the Shape cell's values"}
 #: a σ this many times the value (or any σ of a zero value) says "undetermined", not a number
 _SIGMA_MEANINGLESS = 1e3
 _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
@@ -66,6 +76,27 @@ def component_warnings(result, species: str, label: str = "") -> list[str]:
                 and w not in out:
             out.append(str(w))
     return out
+
+
+def shape_values(result, comp) -> str:
+    """``"m=0.012 ± 0.07"``: the shape parameters of a fitted component, ± 1σ where the fit
+    adjusted them; empty without a fit."""
+    if result is None or comp is None:
+        return ""
+    shapes = set(xpsfit.LINESHAPES[comp.lineshape].shape_params) \
+        if comp.lineshape in xpsfit.LINESHAPES else set()
+    parts = []
+    for quantity, name in comp.parameters.items():
+        rec = result.parameters.get(name)
+        if quantity not in shapes or rec is None:
+            continue
+        # a parameter at its bound 0 arrives as 1e-40: that is 0 to every digit shown
+        value = rec.value if abs(rec.value) >= 1e-9 else 0.0
+        text = f"{quantity}={value:.3g}"
+        if rec.kind != "fixed" and rec.stderr is not None and math.isfinite(rec.stderr):
+            text += f" ± {rec.stderr:.2g}"
+        parts.append(text)
+    return ", ".join(parts)
 
 
 class ComponentTable(QTableWidget):
@@ -148,23 +179,36 @@ class ComponentTable(QTableWidget):
                 item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
                 item.setFlags(Qt.ItemIsSelectable | Qt.ItemIsEnabled | Qt.ItemIsEditable)
                 self.setItem(row, col, item)
-            fixed = QTableWidgetItem()
-            fixed.setFlags(Qt.ItemIsSelectable | Qt.ItemIsEnabled | Qt.ItemIsUserCheckable)
-            fixed.setCheckState(Qt.Checked if xpsfit.is_fixed(self._recipe, species)
-                                else Qt.Unchecked)
-            fixed.setToolTip("fix position and FWHM at their start values")
-            self.setItem(row, 9, fixed)
+            checked = {9: xpsfit.is_fixed(self._recipe, species),
+                       _COL["Vary shape"]: xpsfit.shape_varies(self._recipe, species)}
+            for col, tip in _CHECK_COLUMNS.items():
+                box = QTableWidgetItem()
+                box.setFlags(Qt.ItemIsSelectable | Qt.ItemIsEnabled | Qt.ItemIsUserCheckable)
+                box.setCheckState(Qt.Checked if checked[col] else Qt.Unchecked)
+                box.setToolTip(tip)
+                self.setItem(row, col, box)
             for col, quantity in _LINK_COLUMNS.items():
                 item = QTableWidgetItem(xpsfit.link_of(self._recipe, species, quantity))
                 item.setFlags(Qt.ItemIsSelectable | Qt.ItemIsEnabled | Qt.ItemIsEditable)
                 item.setToolTip(f"{quantity} of row {letter} tied to another row: A*0.5, "
                                 f"B+1.18, or an expression; empty: no link")
                 self.setItem(row, col, item)
-            shape = QTableWidgetItem(xpsfit.shape_text(self._recipe, species))
-            shape.setFlags(Qt.ItemIsSelectable | Qt.ItemIsEnabled | Qt.ItemIsEditable)
-            shape.setToolTip("shape parameters of this row (e.g. eta=0.3, or a number); "
-                             "empty: the recipe's")
-            self.setItem(row, 13, shape)
+            for title, text, tip in (
+                    ("Line shape", xpsfit.component_lineshape(self._recipe, species),
+                     "line shape of this row: " + ", ".join(xpsfit.LINESHAPES)
+                     + "; empty: the recipe's"),
+                    ("Shape", xpsfit.shape_text(self._recipe, species),
+                     "shape parameters of this row (e.g. eta=0.3, or a number): the start "
+                     "value when 'Vary shape' is ticked, else the value used; empty: the "
+                     "recipe's")):
+                item = QTableWidgetItem(text)
+                item.setFlags(Qt.ItemIsSelectable | Qt.ItemIsEnabled | Qt.ItemIsEditable)
+                item.setToolTip(tip)
+                self.setItem(row, _COL[title], item)
+        fitted_shape = QTableWidgetItem(shape_values(result, comp))
+        fitted_shape.setFlags(Qt.ItemIsSelectable | Qt.ItemIsEnabled)
+        fitted_shape.setToolTip("shape parameters of the fit (± 1σ where fitted)")
+        self.setItem(row, _COL["Shape fitted"], fitted_shape)
         if result is not None:
             warnings = component_warnings(result, species, label)
             if warnings:
@@ -189,9 +233,10 @@ class ComponentTable(QTableWidget):
         for bounds, a bool for "Fixed"."""
         row, col = self.row_of(species), COLUMNS.index(column)
         item = self.item(row, col)
-        if col == 9:
+        if col in _CHECK_COLUMNS:
             return item.checkState() == Qt.Checked
-        if col in _LINK_COLUMNS or col == 13:
+        if col in _LINK_COLUMNS or _EDIT_FIELD.get(col) in _TEXT_FIELDS \
+                or column == "Shape fitted":
             return item.text()
         return item.data(Qt.UserRole)
 
@@ -206,10 +251,10 @@ class ComponentTable(QTableWidget):
         if field is None:
             return
         species = self.item(item.row(), 0).data(Qt.UserRole)
-        if field == "fixed":
+        if item.column() in _CHECK_COLUMNS:
             self.edited.emit(species, field, item.checkState() == Qt.Checked)
             return
-        if item.column() in _LINK_COLUMNS or field == "shape":
+        if item.column() in _LINK_COLUMNS or field in _TEXT_FIELDS:
             self.edited.emit(species, field, item.text())
             return
         m = _NUMBER.search(item.text())

@@ -320,7 +320,7 @@ class MainWindow(AnalysisMixin, ModelEditing, QMainWindow):
                 first_key = (fi, 0)
             if loaded.series is not None:
                 self.series_result = loaded.series
-                self.series_view.show_series(loaded.series)
+                self.series_view.add_series(loaded.series)
         if first_key is not None:
             self.select(first_key)
         if opened:
@@ -666,7 +666,7 @@ class MainWindow(AnalysisMixin, ModelEditing, QMainWindow):
             self.series_result = result
             for k, r in zip(keys, result.results):
                 self.results[k] = r
-            self.series_view.show_series(result)
+            self.series_view.add_series(result)
             self.tabs.setCurrentIndex(1)
             if self.current in keys:
                 self.refresh()
@@ -777,7 +777,10 @@ class MainWindow(AnalysisMixin, ModelEditing, QMainWindow):
         dpi = int(dpi or self.export_dpi)
 
         def write(tmp):
-            fig = xpsfit.study_figure([res]) if series else xpsfit.fit_figure(res)
+            # the series tab: every series of its chart, in its order (CNF | chart | KB)
+            fig = (xpsfit.study_figure(self.series_view.shown or [res], self.series_view.names()
+                                       if self.series_view.shown else None)
+                   if series else xpsfit.fit_figure(res))
             xpsfit.save_figure(fig, tmp, dpi=dpi)
         return self._write_atomically(path, write, "plot")
 

@@ -7,11 +7,11 @@ it is validated with the CLI's one-line messages, undoable, and refits when a fi
 """
 from __future__ import annotations
 
-from PySide6.QtWidgets import QInputDialog, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
 import xpsfit
 
-from .component_dialog import AddComponentDialog, ComponentActions, centre
+from .component_dialog import AddComponentDialog, ComponentActions, RenameDialog, centre
 
 
 class ModelEditing:
@@ -27,6 +27,7 @@ class ModelEditing:
         lay.addWidget(self.table, 1)
         fit_page.addWidget(box)
         self._add_dialog = None
+        self._rename_dialog = None
 
     def _connect_model_editing(self) -> None:
         a = self.component_actions
@@ -92,14 +93,23 @@ class ModelEditing:
         return self._edit(lambda r: xpsfit.rename_component(r, name, new_name, label=label),
                           f"rename {name} to {new_name}")
 
-    def rename_dialog(self) -> None:
+    def rename_dialog(self) -> RenameDialog | None:
+        """Open the non-modal Rename dialog for the selected row; OK renames (links and
+        priors follow, a taken or malformed name is refused with one line)."""
         name = self._target(None)
         if name is None:
-            return
-        new, ok = QInputDialog.getText(self, "Rename component", f"New name for {name}:",
-                                       text=name)
-        if ok and new.strip():
-            self.rename_component(name, new.strip())
+            return None
+        dialog = RenameDialog(name, self.recipe.component(name).label, self)
+        dialog.accepted.connect(lambda: self._rename_from_dialog(dialog))
+        dialog.open()
+        self._rename_dialog = dialog
+        return dialog
+
+    def _rename_from_dialog(self, dialog: RenameDialog) -> bool:
+        new, label = dialog.request()
+        if new == dialog.old_name and label is None:
+            return False
+        return self.rename_component(dialog.old_name, new, label=label)
 
     def fix_at_fitted(self, name: str | None = None) -> bool:
         name = self._target(name)

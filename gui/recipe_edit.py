@@ -13,7 +13,7 @@ import xpsfit
 #: the table's editable quantities; "link:<quantity>" cells take CasaXPS links (A*0.5, B+1.18)
 LINK_FIELDS = tuple(f"link:{q}" for q in xpsfit.LINK_QUANTITIES)
 FIELDS = ("position", "fwhm", "area", "window_lo", "window_hi", "fwhm_lo", "fwhm_hi",
-          "fixed", "shape") + LINK_FIELDS
+          "fixed", "shape", "lineshape", "shape_vary") + LINK_FIELDS
 
 #: the core's registries (one list for GUI, CLI and recipe checks)
 LINESHAPES = list(xpsfit.LINESHAPES)
@@ -47,6 +47,15 @@ def edit_component(recipe, species: str, field: str, value):
         return xpsfit.set_fixed(recipe, species, bool(value))
     if field == "shape":
         return xpsfit.set_shape(recipe, species, str(value))
+    if field == "lineshape":
+        return xpsfit.set_lineshape(recipe, species, str(value))
+    if field == "shape_vary":
+        # ticked: the row's own parameters (not the recipe's shared ones); unticked: back to
+        # the recipe's rule when that holds them (the TOML stays minimal), else held
+        if value:
+            return xpsfit.set_shape_vary(recipe, species, True)
+        rule = xpsfit.shape_varies(xpsfit.set_shape_vary(recipe, species, None), species)
+        return xpsfit.set_shape_vary(recipe, species, False if rule else None)
     if field in LINK_FIELDS:
         return xpsfit.set_link(recipe, species, field.split(":", 1)[1], str(value))
     new = _copy(recipe)

@@ -309,3 +309,224 @@ def test_real_s2p_bound_then_free_doublet_is_flagged_not_called_good(window, qtb
         assert w.table.item(w.table.row_of(species), 0).text().startswith("⚠")
     shot = (IMG or tmp_path) / "gui_s2p_free_component.png"
     assert w.grab().save(str(shot)) and shot.stat().st_size > 0
+
+
+def _add_through_dialog(w, qtbot, *, name, position, species=None, label="", fwhm=None):
+    """Add… button → fill the dialog → OK, as a user does; waits for the refit."""
+    n = w.undo_stack.count()
+    w.component_actions.buttons["Add"].click()
+    d = w._add_dialog
+    assert d is not None and d.isVisible()
+    if species is not None:
+        d.species.setCurrentText(species)
+    d.name.setText(name)
+    d.label.setText(label)
+    d.position.setValue(position)
+    if fwhm is not None:
+        d.fwhm_lo.setValue(fwhm[0])
+        d.fwhm_hi.setValue(fwhm[1])
+    from PySide6.QtWidgets import QDialogButtonBox
+    ok = d.findChild(QDialogButtonBox).button(QDialogButtonBox.Ok)
+    qtbot.mouseClick(ok, Qt.LeftButton)
+    qtbot.waitUntil(lambda: w.undo_stack.count() > n, timeout=10000)
+    wait_idle(qtbot, w)
+
+
+def _tick(w, qtbot, species: str, title: str, checked: bool) -> None:
+    n = w.undo_stack.count()
+    item = w.table.item(w.table.row_of(species), _column(w, title))
+    item.setCheckState(Qt.Checked if checked else Qt.Unchecked)
+    qtbot.waitUntil(lambda: w.undo_stack.count() > n, timeout=10000)
+    wait_idle(qtbot, w)
+
+
+def test_real_fe2p_with_two_free_satellites_in_the_gui_alone(fe2p, qtbot, tmp_path):
+    """The issue's "Done when" Fe 2p: real FeO (pynxtools-xps), only buttons, dialogs and table
+    cells. A second Fe²⁺ multiplet line (the library species again) and TWO free satellites
+    (2p3/2 near 715 eV, 2p1/2 near 729 eV) take χ²ᵣ from 145 to 4.7 (still bad: structured
+    residuals, ρ₁ 0.81, with GL m = 0.3 held); letting the two main lines fit their own m
+    (Vary shape) gives 2.55 with m → 0 at its bound, and holding m = 0 typed into the Shape
+    cells gives 2.54, verdict doubtful (χ²ᵣ > 2, ρ₁ 0.66 > 0.5) but not bad. CasaXPS's own
+    model of this file (asymmetric LF main lines, U 3 Tougaard) has main 709.05, satellites
+    716.0 and 729.9 eV."""
+    w = fe2p
+    one = w.current_result()
+    assert one.statistics.redchi > 100 and one.verdict == "bad"
+    _add_through_dialog(w, qtbot, name="Fe2+_b", species="Fe2+", label="Fe²⁺ multiplet",
+                        position=711.3)
+    _add_through_dialog(w, qtbot, name="Fe2p_sat1", label="Fe²⁺ sat. 2p3/2", position=715.0,
+                        fwhm=(2.0, 9.0))
+    _add_through_dialog(w, qtbot, name="Fe2p_sat2", label="Fe²⁺ sat. 2p1/2", position=729.0,
+                        fwhm=(2.0, 12.0))
+    assert w.hooked_errors == [], w.hooked_errors
+    assert w.table.species() == ["Fe2+", "Fe2+_b", "Fe2p_sat1", "Fe2p_sat2"]
+    held = w.current_result()
+    assert 4.0 < held.statistics.redchi < 5.5 and held.verdict == "bad"
+    assert "residual_structure" in {r.code for r in held.verdict_reasons}
+    assert w.table.value("Fe2+", "Shape fitted") == "m=0.3"
+    assert w.table.value("Fe2+", "Vary shape") is False
+
+    for row in ("Fe2+", "Fe2+_b"):
+        _tick(w, qtbot, row, "Vary shape", True)
+    varied = w.current_result()
+    assert varied.statistics.redchi < 2.7
+    m = varied.parameters[varied.component("Fe2+").parameters["m"]]
+    assert m.kind == "free" and m.value < 0.01          # Gaussian: the lines want no GL tail
+    assert varied.parameters[varied.component("Fe2p_sat1").parameters["m"]].value == 0.3
+    assert w.table.value("Fe2+", "Vary shape") is True
+    assert w.table.value("Fe2+", "Shape fitted").startswith("m=") \
+        and "±" in w.table.value("Fe2+", "Shape fitted")
+    assert "Fe2+_b" in w.table.row_warnings      # m at its bound is said on the row
+    w.table.scrollToItem(w.table.item(0, _column(w, "Vary shape")))
+    table_shot = (IMG or tmp_path) / "gui_shape_columns.png"
+    assert w.table.grab().save(str(table_shot))
+
+    for row in ("Fe2+", "Fe2+_b"):
+        _type(w, qtbot, row, "Shape", "m=0")
+        _tick(w, qtbot, row, "Vary shape", False)
+    res = w.current_result()
+    assert w.hooked_errors == [], w.hooked_errors
+    assert res.statistics.redchi < 2.7 and res.statistics.redchi < 0.02 * one.statistics.redchi
+    assert res.verdict == "doubtful", [str(r) for r in res.verdict_reasons]
+    assert {r.code for r in res.verdict_reasons} == {"chi2", "residual_structure"}
+    assert "verdict DOUBTFUL" in w.statusBar().currentMessage()
+    main, sat1, sat2 = (res.component(k) for k in ("Fe2+", "Fe2p_sat1", "Fe2p_sat2"))
+    assert abs(main.position - 709.05) < 0.3             # CasaXPS 709.05
+    assert 714.0 < sat1.position < 716.0 and 6.0 < sat1.fwhm < 9.0
+    assert 728.0 < sat2.position < 730.0 and sat2.fwhm > 6.0
+    assert 0.4 < sat1.fraction + sat2.fraction < 0.65
+    assert all(c.area > 3 * c.area_stderr for c in res.components)
+    assert w.recipe.component("Fe2+").shape == {"m": 0.0}
+    assert w.recipe.component("Fe2+").shape_vary is None  # held: the recipe's rule again
+
+    shot = (IMG or tmp_path) / "gui_fe2p_satellites.png"
+    assert w.grab().save(str(shot)) and shot.stat().st_size > 0
+    saved = tmp_path / "fe2p_two_satellites.toml"
+    assert w.save_recipe(saved)
+    headless = xpsfit.fit(w.spectrum((0, 0)), xpsfit.load_recipe(saved))
+    assert headless.statistics.redchi == pytest.approx(res.statistics.redchi, rel=1e-8)
+    assert headless.verdict == res.verdict
+
+
+def test_rename_dialog_renames_row_recipe_links_and_legend(s2p, qtbot):
+    w = s2p
+    before = w.current_result()
+    assert "fwhm(S2-) = fwhm(PS4)" in w.recipe.links
+    w.table.selectRow(w.table.row_of("PS4"))
+    w.component_actions.buttons["Rename"].click()
+    d = w._rename_dialog
+    assert d is not None and d.isVisible() and d.name.text() == "PS4"
+    assert d.label.text() == "PS₄³⁻"
+    d.name.setText("thiophosphate")
+    d.label.setText("PS₄³⁻ (renamed)")
+    from PySide6.QtWidgets import QDialogButtonBox
+    qtbot.mouseClick(d.buttons.button(QDialogButtonBox.Ok), Qt.LeftButton)
+    wait_idle(qtbot, w)
+    assert w.hooked_errors == []
+    # recipe: key and label changed, the link that named PS4 follows
+    assert [c.species for c in w.recipe.components][0] == "thiophosphate"
+    assert w.recipe.component("thiophosphate").label == "PS₄³⁻ (renamed)"
+    assert "fwhm(S2-) = fwhm(thiophosphate)" in w.recipe.links
+    assert not any("PS4" in t for t in w.recipe.links)
+    # the refit is the same model: same numbers under the new name
+    res = w.current_result()
+    assert res is not before
+    assert res.component("thiophosphate").area == pytest.approx(
+        before.component("PS4").area, rel=1e-6)
+    assert res.component("S2-").fwhm == pytest.approx(res.component("thiophosphate").fwhm,
+                                                      rel=1e-12)
+    # table and legend show the new label
+    assert w.table.species()[0] == "thiophosphate"
+    assert "PS₄³⁻ (renamed)" in w.table.item(0, 0).text()
+    legend = [label.text for _sample, label in w.view.legend.items]
+    assert "PS₄³⁻ (renamed)" in legend and "PS₄³⁻" not in legend
+    # a taken name and a name links could not spell: one line each, nothing changed
+    recipe = w.recipe
+    for bad, message in (("thiophosphate", "appears twice"), ("S(0)", "parentheses")):
+        w.table.selectRow(w.table.row_of("S0"))
+        w.component_actions.buttons["Rename"].click()
+        d = w._rename_dialog
+        d.name.setText(bad)
+        qtbot.mouseClick(d.buttons.button(QDialogButtonBox.Ok), Qt.LeftButton)
+        assert message in w.hooked_errors[-1] and "\n" not in w.hooked_errors[-1]
+        assert w.recipe is recipe and "S0" in w.table.species()
+    assert len(w.hooked_errors) == 2
+    # one undo brings PS4 and its link back
+    w.undo_stack.undo()
+    wait_idle(qtbot, w)
+    assert "fwhm(S2-) = fwhm(PS4)" in w.recipe.links and w.table.species()[0] == "PS4"
+
+
+def test_line_shape_column_and_vary_toggle_edit_the_recipe(s2p, qtbot, tmp_path):
+    """Per-row line shape typed into the table, its shape value fitted (Vary shape) and shown
+    ± σ, a bad name refused with one line; the saved TOML reproduces the fit headless."""
+    w = s2p
+    assert w.table.value("S0", "Line shape") == "pseudo_voigt"
+    assert w.table.value("S0", "Shape fitted") == "eta=0.2"
+    _type(w, qtbot, "polysulfide", "Line shape", "gl_sum")
+    assert w.hooked_errors == []
+    res = w.current_result()
+    assert res.component("polysulfide").lineshape == "gl_sum"
+    assert res.component("S0").lineshape == "pseudo_voigt"
+    assert w.table.value("polysulfide", "Shape") == ""        # gl_sum's m: its default
+    assert w.table.value("polysulfide", "Shape fitted") == "m=0.3"
+    _tick(w, qtbot, "polysulfide", "Vary shape", True)
+    res = w.current_result()
+    m = res.parameters[res.component("polysulfide").parameters["m"]]
+    assert m.kind == "free" and m.value != 0.3
+    assert w.table.value("polysulfide", "Shape fitted") == f"m={m.value:.3g} ± {m.stderr:.2g}"
+    eta = res.parameters[res.component("PS4").parameters["eta"]]
+    assert eta.kind == "fixed" and eta.value == 0.2           # the other rows are held
+    assert w.recipe.component("polysulfide").shape_vary is True
+    # a name the registry does not have: one line, nothing changed, the cell restored
+    _type(w, qtbot, "S0", "Line shape", "lorentzian")
+    assert len(w.hooked_errors) == 1 and "\n" not in w.hooked_errors[0]
+    assert "unknown line shape 'lorentzian'" in w.hooked_errors[0]
+    assert w.table.value("S0", "Line shape") == "pseudo_voigt" and w.current_result() is res
+    saved = tmp_path / "shapes.toml"
+    assert w.save_recipe(saved)
+    headless = xpsfit.fit(w.spectrum(S2P_43V), xpsfit.load_recipe(saved))
+    assert headless.statistics.redchi == pytest.approx(res.statistics.redchi, rel=1e-8)
+    # undo twice: back to the recipe's line shape, held
+    w.undo_stack.undo()
+    w.undo_stack.undo()
+    wait_idle(qtbot, w)
+    assert w.table.value("polysulfide", "Line shape") == "pseudo_voigt"
+    assert w.table.value("polysulfide", "Vary shape") is False
+
+
+def test_real_fe2p_casaxps_style_singlets_reach_verdict_ok(fe2p, qtbot, tmp_path):
+    """Why the doublet model above stays doubtful: a doublet gives 2p1/2 the FWHM of 2p3/2 and
+    a fixed area ratio, but on FeO the 2p1/2 lines are broader (Coster–Kronig). Built as a
+    CasaXPS user would — six free singlets through Add…, the library doublet deleted, the
+    spin-orbit splitting typed as CasaXPS links (A+13.6, B+13.6), Gaussian main lines typed
+    as m=0 — the fit reaches χ²ᵣ 1.43, verdict ok (measured; 2p1/2 FWHM 3.95 vs 2p3/2 2.54)."""
+    w = fe2p
+    for name, position, fwhm in (("Fe2p3_a", 709.0, (1.0, 5.0)), ("Fe2p3_b", 710.7, (1.0, 5.0)),
+                                 ("sat3", 715.0, (2.0, 10.0)), ("Fe2p1_a", 722.6, (1.0, 6.0)),
+                                 ("Fe2p1_b", 724.3, (1.0, 6.0)), ("sat1", 729.0, (2.0, 12.0))):
+        _add_through_dialog(w, qtbot, name=name, position=position, fwhm=fwhm)
+    w.table.selectRow(w.table.row_of("Fe2+"))
+    w.component_actions.buttons["Delete"].click()
+    wait_idle(qtbot, w)
+    assert w.table.species() == ["Fe2p3_a", "Fe2p3_b", "sat3", "Fe2p1_a", "Fe2p1_b", "sat1"]
+    _type(w, qtbot, "Fe2p1_a", "Pos. link", "A+13.6")
+    _type(w, qtbot, "Fe2p1_b", "Pos. link", "B+13.6")
+    for row in ("Fe2p3_a", "Fe2p3_b", "Fe2p1_a", "Fe2p1_b"):
+        _type(w, qtbot, row, "Shape", "m=0")
+    assert w.hooked_errors == [], w.hooked_errors
+    res = w.current_result()
+    assert res.statistics.redchi < 1.6 and res.verdict == "ok", \
+        (res.statistics.redchi, [str(r) for r in res.verdict_reasons])
+    assert "verdict ok" in w.statusBar().currentMessage()
+    a, b = res.component("Fe2p3_a"), res.component("Fe2p1_a")
+    assert b.position - a.position == pytest.approx(13.6, abs=1e-9)
+    assert abs(a.position - 709.05) < 0.2                  # CasaXPS's main line: 709.05 eV
+    assert b.fwhm > 1.3 * a.fwhm                           # 2p1/2 broader than 2p3/2
+    assert 714.0 < res.component("sat3").position < 716.0
+    assert 728.0 < res.component("sat1").position < 730.0
+    shot = (IMG or tmp_path) / "gui_fe2p_singlets.png"
+    assert w.grab().save(str(shot))
+    saved = tmp_path / "fe2p_casa_style.toml"
+    assert w.save_recipe(saved)
+    assert xpsfit.fit(w.spectrum((0, 0)), xpsfit.load_recipe(saved)).verdict == "ok"

@@ -417,6 +417,14 @@ def single_params(recipe: Recipe) -> tuple[list[Param], list[Component], list[Pr
             q="area", sp=sp)
         for n, (dflt, smin, smax) in ls.shape_params.items():
             pname = param_name(sp, n)
+            if spec.shape_vary is not None:
+                # the component's own choice: its own free parameter, or held at its start
+                val = float(spec.shape.get(n, recipe.shape.get(n, dflt)))
+                if spec.shape_vary:
+                    add(pname, min(max(val, smin), smax), smin, smax, q=n, sp=sp)
+                else:
+                    add(pname, val, kind="fixed", q=n, sp=sp)
+                continue
             if n in spec.shape:
                 add(pname, spec.shape[n], kind="fixed", q=n, sp=sp)
                 continue

@@ -343,6 +343,52 @@ def set_shape(recipe: Recipe, name: str, values: dict | str | None) -> Recipe:
     return _rebuild(recipe, data)
 
 
+def set_shape_vary(recipe: Recipe, name: str, vary: bool | None) -> Recipe:
+    """Fit (True) or hold (False) the shape parameters of one component, each its own; None
+    goes back to the recipe's rule (``shape_vary`` of the recipe: one value for all)."""
+    i = _index(recipe, name)
+    data = recipe_to_dict(recipe)
+    c = data["components"][i]
+    c.pop("shape_vary", None)
+    if vary is not None:
+        c["shape_vary"] = bool(vary)
+    return _rebuild(recipe, data)
+
+
+def shape_varies(recipe: Recipe, name: str) -> bool:
+    """True when the fit adjusts the shape parameters of ``name`` (its own or the recipe's)."""
+    spec = recipe.components[_index(recipe, name)]
+    if spec.shape_vary is not None:
+        return spec.shape_vary
+    lineshape = spec.lineshape or recipe.lineshape
+    return recipe.shape_vary and any(n not in spec.shape for n in shape_params(lineshape))
+
+
+def set_lineshape(recipe: Recipe, name: str, lineshape: str | None) -> Recipe:
+    """The line shape of one component (a name of the registry); empty or None goes back to
+    default (its library species', else the recipe's). Shape values the new line shape does
+    not have are dropped."""
+    i = _index(recipe, name)
+    data = recipe_to_dict(recipe)
+    c = data["components"][i]
+    c.pop("lineshape", None)
+    lineshape = str(lineshape or "").strip()
+    if lineshape:
+        c["lineshape"] = lineshape
+    known = shape_params(lineshape or recipe.lineshape)
+    if "shape" in c:
+        c["shape"] = {k: v for k, v in c["shape"].items() if k in known}
+        if not c["shape"]:
+            del c["shape"]
+    return _rebuild(recipe, data)
+
+
+def component_lineshape(recipe: Recipe, name: str) -> str:
+    """The line shape ``name`` is fitted with (its own, else the recipe's)."""
+    spec = recipe.components[_index(recipe, name)]
+    return spec.lineshape or recipe.lineshape
+
+
 def _shape_text(recipe: Recipe, name: str, lineshape: str, text: str) -> dict:
     out: dict = {}
     names = list(shape_params(lineshape))

@@ -47,7 +47,8 @@ _TOP_KEYS = ("region", "library", "lineshape", "shape", "shape_vary", "range", "
 _BACKGROUND_KEYS = ("type", "endpoints", "tol", "max_iter", "tougaard_B", "tougaard_C",
                     "tougaard_fit_B", "tougaard_C_prime", "tougaard_D")
 _COMPONENT_KEYS = ("species", "label", "position", "window", "fwhm", "fwhm_start", "lineshape",
-                   "shape", "area", "splitting", "splitting_sigma", "ratio", "ratio_sigma", "name")
+                   "shape", "shape_vary", "area", "splitting", "splitting_sigma", "ratio",
+                   "ratio_sigma", "name")
 _PRIOR_KEYS = ("target", "value", "sigma")
 _CHARGE_KEYS = ("region", "species", "energy")
 _SERIES_KEYS = ("shared", "shift", "shift_bounds")
@@ -95,6 +96,9 @@ class ComponentSpec:
     ratio_sigma: float | None = None
     lineshape: str | None = None  # None -> recipe.lineshape
     shape: dict[str, float] = field(default_factory=dict)   # shape parameter overrides
+    # None: the recipe's rule (fitted and shared when recipe.shape_vary, an override fixed);
+    # True: this component fits its own shape parameters; False: they are held
+    shape_vary: bool | None = None
     area: float | None = None     # optional start area
     free: bool = False            # not from the library: every value is the recipe's own
     library_species: str = ""     # library key it started from when ``species`` renames it
@@ -465,6 +469,8 @@ def _component(check: Checker, raw: Any, i: int, region: RegionDef, recipe: Reci
                                  f"{where}{k!r} given without 'splitting' (a singlet)")
     if "area" in raw:
         comp.area = check.number(raw["area"], parts + ("area",), nonneg=True)
+    if "shape_vary" in raw:
+        comp.shape_vary = check.boolean(raw["shape_vary"], parts + ("shape_vary",))
     return comp
 
 
@@ -591,6 +597,8 @@ def recipe_to_dict(recipe: Recipe) -> dict:
             d["lineshape"] = c.lineshape
         if c.shape:
             d["shape"] = dict(c.shape)
+        if c.shape_vary is not None:
+            d["shape_vary"] = c.shape_vary
         if c.area is not None:
             d["area"] = c.area
         comps.append(d)
