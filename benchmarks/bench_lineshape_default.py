@@ -51,14 +51,10 @@ METHODS = ("fixed", "shared")
 
 def init_recipe(region: str, species, background: str, shared: bool, library: str = LIBRARY,
                 range_=None):
-    """``xpsfit recipe init`` for these species, with η fixed at its default or fitted."""
+    """``xpsfit recipe init`` for these species, with η fitted (shared) or held at 0.2."""
     r = xpsfit.start_recipe(library, region, list(species) if species else None,
-                            background=background)
-    if range_ is not None:
-        r = xpsfit.set_range(r, *range_)
-    r = dataclasses.replace(r, shape_vary=shared, shape=dict(r.shape) or {"eta": 0.2})
-    shared_words = [w for w in r.series.shared if w != "shape"] + (["shape"] if shared else [])
-    return dataclasses.replace(r, series=dataclasses.replace(r.series, shared=shared_words))
+                            background=background, shape_vary=shared)
+    return xpsfit.set_range(r, *range_) if range_ is not None else r
 
 
 def eta_of(result) -> float:
