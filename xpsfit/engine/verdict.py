@@ -12,6 +12,7 @@ import math
 import numpy as np
 from scipy import stats as sstats
 
+from ..recipe.links import BASE_QUANTITIES
 from ..results import Notice
 from . import rules
 
@@ -105,7 +106,7 @@ def _bounds(warnings, components, bad, doubtful) -> None:
         if w.code != "at_bound" or w.parameter not in owner:
             continue
         c, quantity = owner[w.parameter]
-        if quantity in c.shape:
+        if quantity not in BASE_QUANTITIES:      # a shape parameter
             continue
         if c is main and c.area > 0 and quantity == "position":
             bad.append(Notice(f"main component {c.species}: {w}", "main_at_bound", c.species,
