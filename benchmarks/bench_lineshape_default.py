@@ -28,7 +28,6 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
 from collections import Counter  # noqa: E402
-import dataclasses  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -41,8 +40,8 @@ REAL = ROOT.parent / "shared" / "real_spectra"
 sys.path.insert(0, str(ROOT / "tests"))
 
 import xpsfit  # noqa: E402
-from synth_xps import REGION_TRUTHS, TRUE_SHAPES, synth_region  # noqa: E402
-from xpsfit.spectrum import make_spectrum  # noqa: E402
+from synth_xps import (REGION_TRUTHS, S2P_STATES, TRUE_SHAPES, synth_region,  # noqa: E402
+                       synth_states)
 
 LIBRARY = "sulfide_electrolytes"
 LEVELS = (1.0, 0.1)
@@ -141,39 +140,25 @@ def synthetic(args):
               f"{statistics.median(r['ms'] for r in rows):.1f} ms")
 
 
-#: state-of-charge areas of the joint-series case (S 2p): S0 grows in
-SERIES_FRACTIONS = [{"PS4": 0.78, "S2-": 0.17, "polysulfide": 0.05, "S0": 0.0},
-                    {"PS4": 0.71, "S2-": 0.15, "polysulfide": 0.14, "S0": 0.0},
-                    {"PS4": 0.62, "S2-": 0.13, "polysulfide": 0.19, "S0": 0.06},
-                    {"PS4": 0.55, "S2-": 0.12, "polysulfide": 0.23, "S0": 0.10}]
-
-
 def series(args):
-    base = REGION_TRUTHS["S 2p"]
     shape = args.series_shape
-    print(f"\njoint series: S 2p, {len(SERIES_FRACTIONS)} states, true shape {shape}, "
+    print(f"\njoint series: S 2p, {len(S2P_STATES)} states, true shape {shape}, "
           f"{args.seeds} seeds, background {args.background}")
     print(f"{'method':7s} {'max|bias|':>9s} {'σ':>5s} {'cov':>5s} {'χ²ᵣ':>6s} {'η':>5s} "
           f"{'ms':>7s}  S0 onset: seeds (true: state 2)")
     for m in METHODS:
-        recipe = init_recipe("S 2p", base.species, args.background, m == "shared")
+        recipe = init_recipe("S 2p", REGION_TRUTHS["S 2p"].species, args.background,
+                             m == "shared")
         dev, sig, hit, chi, etas, ms, onsets = [], [], [], [], [], [], []
         for seed in range(args.seeds):
-            spectra = []
-            for k, fr in enumerate(SERIES_FRACTIONS):
-                truth = dataclasses.replace(base, species={s: (e, f, fr[s]) for s, (e, f, _) in
-                                                           base.species.items()})
-                sp, _ = synth_region(truth, shape, seed=5000 + 10 * seed + k)
-                spectra.append(make_spectrum(sp.binding_energy.values, sp.values, region="S 2p",
-                                             source_file="synthetic", block=k,
-                                             label=f"state {k}"))
+            spectra = synth_states(shape, seed=5000 + 10 * seed)
             t0 = time.perf_counter()
             res = xpsfit.fit_series(spectra, recipe)
             ms.append(1e3 * (time.perf_counter() - t0))
             for k, r in enumerate(res.results):
                 chi.append(r.statistics.redchi)
                 for c in r.components:
-                    d = c.fraction - SERIES_FRACTIONS[k][c.species]
+                    d = c.fraction - S2P_STATES[k][c.species]
                     dev.append((c.species, k, d))
                     sig.append(c.fraction_stderr)
                     hit.append(np.isfinite(c.fraction_stderr) and abs(d) < 2 * c.fraction_stderr)

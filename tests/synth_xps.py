@@ -6,7 +6,7 @@ Shirley step from the cumulative peak integral, Poisson noise.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
@@ -224,3 +224,23 @@ def synth_region(truth: RegionTruth, shape: str, *, seed: int | None = 0, scale:
     clean = peaks + truth.base * scale + truth.shirley_k * cum
     y = clean if seed is None else np.random.default_rng(seed).poisson(clean).astype(float)
     return make_spectrum(x, y, region=truth.region, source_file=f"synthetic {shape}"), clean
+
+
+#: a state-of-charge series of the S 2p truth (fractions per state; S⁰ from state 2)
+S2P_STATES = [{"PS4": 0.78, "S2-": 0.17, "polysulfide": 0.05, "S0": 0.0},
+              {"PS4": 0.71, "S2-": 0.15, "polysulfide": 0.14, "S0": 0.0},
+              {"PS4": 0.62, "S2-": 0.13, "polysulfide": 0.19, "S0": 0.06},
+              {"PS4": 0.55, "S2-": 0.12, "polysulfide": 0.23, "S0": 0.10}]
+
+
+def synth_states(shape: str, *, seed: int = 0, states=S2P_STATES, truth=None):
+    """One spectrum per state of ``states`` (``REGION_TRUTHS["S 2p"]`` positions and widths),
+    drawn in the true shape ``shape`` with seeds seed, seed+1, ...; block k, label "state k"."""
+    base = truth or REGION_TRUTHS["S 2p"]
+    out = []
+    for k, fr in enumerate(states):
+        t = replace(base, species={s: (e, f, fr[s]) for s, (e, f, _) in base.species.items()})
+        sp, _ = synth_region(t, shape, seed=seed + k)
+        out.append(make_spectrum(sp.binding_energy.values, sp.values, region=base.region,
+                                 source_file="synthetic", block=k, label=f"state {k}"))
+    return out

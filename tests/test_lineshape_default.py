@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import xpsfit
-from synth_xps import (REGION_TRUTHS, gl_product_line, gl_sum_line, la_line, synth_region,
-                       voigt_line)
+from synth_xps import (REGION_TRUTHS, S2P_STATES, gl_product_line, gl_sum_line, la_line,
+                       synth_region, synth_states, voigt_line)
 from xpsfit.cli import main
 from xpsfit.numerics import lineshapes
 
@@ -91,21 +91,12 @@ def test_c1s_fractions_unbiased_when_the_shape_is_not_the_default(shape, old_mis
 def test_a_joint_series_shares_eta_and_covers_the_truth():
     """Four S 2p states at η = 0.5 (active Shirley, as the example recipes): one η for the
     series; fixed at 0.2 the PS4 fraction is ~9 pp off with σ ≈ 1 pp."""
-    base = REGION_TRUTHS["S 2p"]
-    states = [{"PS4": 0.78, "S2-": 0.17, "polysulfide": 0.05, "S0": 0.0},
-              {"PS4": 0.71, "S2-": 0.15, "polysulfide": 0.14, "S0": 0.0},
-              {"PS4": 0.62, "S2-": 0.13, "polysulfide": 0.19, "S0": 0.06},
-              {"PS4": 0.55, "S2-": 0.12, "polysulfide": 0.23, "S0": 0.10}]
-    from dataclasses import replace
-    spectra = []
-    for k, fr in enumerate(states):
-        truth = replace(base, species={s: (e, f, fr[s]) for s, (e, f, _) in base.species.items()})
-        spectra.append(synth_region(truth, "pV η=0.5", seed=40 + k)[0])
+    spectra = synth_states("pV η=0.5", seed=40)
 
     def z_max(recipe):
         res = xpsfit.fit_series(spectra, recipe, presence=False)
-        z = [(c.fraction - states[k][c.species]) / c.fraction_stderr
-             for k, r in enumerate(res.results) for c in r.components if states[k][c.species]]
+        z = [(c.fraction - S2P_STATES[k][c.species]) / c.fraction_stderr
+             for k, r in enumerate(res.results) for c in r.components if S2P_STATES[k][c.species]]
         return res, float(np.max(np.abs(z)))
 
     shared, z_shared = z_max(_init("S 2p", background="shirley_active"))
