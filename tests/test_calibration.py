@@ -1,14 +1,17 @@
 """Calibration of the joint series fit on the example series: accuracy against truth.json and
 honest fraction uncertainties (z = (fitted − true)/σ). Onsets: tests/test_presence.py.
 
-Measured with the shipped recipes (active Shirley, static-Shirley pre-fit for start values),
-all 20 example spectra, 70 species fractions: worst error 2.86 pp, median 0.44 pp; every
-|z| < 2 (max 1.72), rms z 0.78. With σ halved the same data give max |z| 3.44, 80 % of |z| < 2
-and rms z 1.56, so the assertions below fail if the σ were underestimated 2×; with σ doubled
-rms z would be 0.39, so they also fail for σ inflated 2×.
+Measured with the shipped recipes (active Shirley, static-Shirley pre-fit for start values,
+one fitted η shared across each series), all 20 example spectra, 70 species fractions: worst
+error 3.32 pp, median 0.56 pp; every |z| < 2 (max 1.76), rms z 0.77. With σ halved the same data
+give max |z| 3.52, 76 % of |z| < 2 and rms z 1.54, so the assertions below fail if the σ were
+underestimated 2×; with σ doubled rms z would be 0.38, so they also fail for σ inflated 2×.
+(With η held at 0.2 — the value the example files were drawn with, so a held η is exactly right
+here and nowhere else — the errors were 2.86 / 0.44 pp; the recipes fit η since issue 14 item 4,
+docs/recipes.md "Line-shape default".)
 
 The 2 pp worst-case target of issue 5 is below the counting noise of these spectra: the
-reported σ of 23 of the 70 fractions exceed 2 pp (P 2p P2Sx/POx up to 4.5 pp) — see
+reported σ of 29 of the 70 fractions exceed 2 pp (P 2p P2Sx/POx up to 4.9 pp) — see
 ``benchmarks/bench_series.py --mc N`` for the spread over fresh noise draws.
 """
 from __future__ import annotations
@@ -57,8 +60,8 @@ def pooled(joint_fits):
 def test_joint_fit_accuracy_on_all_example_spectra(pooled):
     err, _ = pooled
     worst, median = 100 * np.max(np.abs(err)), 100 * np.median(np.abs(err))
-    assert worst < 3.2, f"worst fraction error {worst:.2f} pp (measured 2.86)"
-    assert median < 0.55, f"median fraction error {median:.2f} pp (measured 0.44)"
+    assert worst < 3.6, f"worst fraction error {worst:.2f} pp (measured 3.32)"
+    assert median < 0.65, f"median fraction error {median:.2f} pp (measured 0.56)"
 
 
 def test_fraction_sigmas_are_honest_on_the_example_spectra(pooled):

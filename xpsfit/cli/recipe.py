@@ -20,6 +20,9 @@ def register(subparsers) -> None:
                       help="species keys or aliases (default: all species of the region)")
     init.add_argument("--lineshape", default="pseudo_voigt", help="line shape name")
     init.add_argument("--background", default="shirley", help=f"one of {', '.join(BACKGROUNDS)}")
+    init.add_argument("--fixed-shape", action="store_true",
+                      help="hold the shape parameters at their defaults (default: fit them, one "
+                           "value shared by the components and across a series)")
     init.set_defaults(func=run_init)
     check = sub.add_parser("check", help="validate a recipe and print a summary")
     check.add_argument("recipe", metavar="RECIPE", help="recipe file (TOML)")
@@ -41,7 +44,8 @@ def register(subparsers) -> None:
 
 def run_init(args) -> int:
     recipe = start_recipe(args.library, args.region, args.species, lineshape=args.lineshape,
-                          background=args.background, source="<recipe init>")
+                          background=args.background, shape_vary=not args.fixed_shape,
+                          source="<recipe init>")
     print(recipe_to_toml(recipe), end="")
     return 0
 
