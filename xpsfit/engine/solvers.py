@@ -157,4 +157,78 @@ def solve_lm(st: Structure, data: Data, theta0: np.ndarray, rows: np.ndarray, *,
     return theta, success & np.isfinite(cost), nfev, J, r
 
 
-__all__ = ["Solution", "solve_trf", "solve_lm"]
+def gauss_newton_steps(st: Structure, data: Data, theta0: np.ndarray, rows: np.ndarray,
+                       jacobian: np.ndarray, *, steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """A few bound-constrained Gauss–Newton steps for B problems that are small changes of one
+    solved problem (the background variants of :mod:`xpsfit.engine.background_variants`): the
+    linear response δθ = −(JᵀJ)⁻¹Jᵀr of each row, with the box kept exactly
+    (:func:`box_qp`), then the same from the new θ.
+
+    ``jacobian`` (B, N + n_prior, nθ) is each row's weighted Jacobian at ``theta0`` (given, so
+    the first step costs no line-shape derivatives); later steps evaluate it anew. Returns
+    (θ (B, nθ), cost (B,)): of each row the iterate with the lowest cost ½|r|² (a step that
+    overshoots is not taken)."""
+    lo, hi = st.lo, st.hi
+    theta = np.clip(np.array(theta0, float), lo, hi)
+    J = np.asarray(jacobian, dtype=float)
+    with np.errstate(all="ignore"):
+        r = evaluate(st, theta, data, rows, jacobian=False)[0]
+    best, best_cost = theta.copy(), 0.5 * np.einsum("bi,bi->b", r, r)
+    for it in range(steps):
+        if it:
+            with np.errstate(all="ignore"):
+                r, J = evaluate(st, theta, data, rows)
+        Jt = J.transpose(0, 2, 1)
+        g = np.matmul(Jt, r[..., None])[..., 0]
+        H = np.matmul(Jt, J)
+        for b in range(theta.shape[0]):
+            if np.all(np.isfinite(H[b])) and np.all(np.isfinite(g[b])):
+                theta[b] = np.clip(theta[b] + box_qp(H[b], g[b], lo - theta[b], hi - theta[b]),
+                                   lo, hi)
+        with np.errstate(all="ignore"):
+            r = evaluate(st, theta, data, rows, jacobian=False)[0]
+        cost = 0.5 * np.einsum("bi,bi->b", r, r)
+        better = np.isfinite(cost) & ~(cost > best_cost)
+        best[better], best_cost[better] = theta[better], cost[better]
+    return best, best_cost
+
+
+def box_qp(H: np.ndarray, g: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+           max_iter: int = 100) -> np.ndarray:
+    """min ½δᵀHδ + gᵀδ subject to lo ≤ δ ≤ hi (lo ≤ 0 ≤ hi), by a primal active set from δ = 0
+    (Nocedal & Wright, Numerical Optimization, §16.5): a variable that blocks the step is held on
+    its bound, one whose multiplier says it wants back in is released. A singular H (columns the
+    data do not constrain) is solved in the least-squares sense, so those variables stay put."""
+    n = g.size
+    delta = np.zeros(n)
+    at_lo = np.zeros(n, bool)
+    at_hi = np.zeros(n, bool)
+    for _ in range(max_iter):
+        free = ~(at_lo | at_hi)
+        grad = H @ delta + g
+        p = np.zeros(n)
+        if free.any():
+            p[free] = np.linalg.lstsq(H[np.ix_(free, free)], -grad[free], rcond=1e-12)[0]
+        if np.all(np.abs(p) <= 1e-12 * (1.0 + np.abs(delta))):
+            mu = grad
+            wrong = np.flatnonzero((at_lo & (mu < 0)) | (at_hi & (mu > 0)))
+            if wrong.size == 0:
+                return delta
+            i = wrong[np.argmax(np.abs(mu[wrong]))]
+            at_lo[i] = at_hi[i] = False
+            continue
+        with np.errstate(divide="ignore", invalid="ignore"):
+            room = np.where(p < 0, (lo - delta) / p, np.where(p > 0, (hi - delta) / p, np.inf))
+        room = np.where(free, room, np.inf)
+        i = int(np.argmin(room))
+        alpha = min(1.0, max(float(room[i]), 0.0))
+        delta = delta + alpha * p
+        if alpha < 1.0:
+            if p[i] < 0:
+                at_lo[i], delta[i] = True, lo[i]
+            else:
+                at_hi[i], delta[i] = True, hi[i]
+    return delta
+
+
+__all__ = ["Solution", "solve_trf", "solve_lm", "gauss_newton_steps", "box_qp"]
