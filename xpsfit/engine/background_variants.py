@@ -10,9 +10,10 @@ background's stated freedom, applied to every spectrum of the problem at once:
   (``[background]``, default 0.4 eV, at least one step), with the recipe's end-point width;
 * static ↔ active Shirley, when the background is one of the two.
 
-Each variant is solved by a warm start from the base solution: at most :data:`STEPS`
-Levenberg–Marquardt iterations of the engine's batched solver (:func:`~xpsfit.engine.solvers.
-solve_lm`, bounds kept), all end-point and limit variants of a problem as rows of one batch. The
+Each variant is solved by its linear response from the base solution: one bounded Gauss–Newton
+step (:func:`~xpsfit.engine.solvers.gauss_newton_step`, the box kept exactly), and a second one
+with a fresh Jacobian for the variants that moved more than :data:`REFINE`; all end-point and
+limit variants of a problem are rows of one batch. The
 rows share one axis, the union of every variant's range, and a row's weights are 0 outside its
 own range, so a row fits exactly its own points; its static background is computed on its own
 range (:func:`~xpsfit.engine.data.make_segment`). An active Shirley's integral then starts at the
@@ -45,13 +46,14 @@ from .assemble import Solved
 from .data import Data, Segment, make_segment, prepare_spectra
 from .evaluate import evaluate, segment_model
 from .rules import MIN_EXTRA_POINTS, endpoint_count
-from .solvers import gauss_newton_steps
+from .solvers import gauss_newton_step
 from .structure import Structure, compile_problem
 
-#: Gauss–Newton steps per variant from the base solution (measured against full refits:
+#: a variant whose first Gauss–Newton step moves an area (relative to the total) or a fraction
+#: by more than this gets a second step with a fresh Jacobian (measured against full refits:
 #: docs/reliability.md)
-STEPS = 2
-#: end-point widths every static background is tried with (besides the recipe's ± 2)
+REFINE = 0.002
+#: end-point widths every static background is tried with, besides the recipe's ± 2
 WIDTHS = tuple(range(1, 8))
 #: static ↔ active Shirley
 _SHIRLEY_SWAP = {"shirley": "shirley_active", "shirley_active": "shirley"}
@@ -128,23 +130,51 @@ def spread(s: Solved) -> Spread:
     rows, segments = _batch(st, data, plans, out)
     if rows:
         start = _union_start(st, data, segments, s.theta)
-        theta0 = np.repeat(start[None], len(rows), axis=0)
         J = _model_jacobian(st, segments, start)
         w = np.concatenate([seg.inv_sigma for seg in segments], axis=1)
         n = w.shape[1]
         J = np.concatenate([w[:, :, None] * J[None, :n], np.repeat(J[None, n:], len(rows), 0)],
                            axis=1)
-        theta, cost = gauss_newton_steps(st, Data(segments, theta0), theta0,
-                                         np.arange(len(rows)), J, steps=STEPS)
+        theta, finite = _respond(st, Data(segments, None), np.repeat(start[None], len(rows), 0), J)
         areas, fractions = _quantities(st, theta)
         for k, v in enumerate(rows):
-            if np.isfinite(cost[k]):
+            if finite[k]:
                 v.areas, v.fractions = areas[k], fractions[k]
             elif not v.problem:
                 v.problem = "the model is not finite"
     if st.bg_type in _SHIRLEY_SWAP:
         out.variants.append(_swapped(s))
     return out
+
+
+def _respond(st: Structure, data: Data, theta0: np.ndarray, jacobian: np.ndarray
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """θ (B, nθ) of each variant row after the linear response — one bounded Gauss–Newton step
+    from θ0 with the Jacobian given — and, for the rows whose areas or fractions moved by more
+    than :data:`REFINE`, a second step with the Jacobian evaluated anew; of those rows' θ0, θ1,
+    θ2 the one with the lowest χ² is kept (a step that overshoots is not taken). Also (B,):
+    the row's model is finite."""
+    rows = np.arange(theta0.shape[0])
+    with np.errstate(all="ignore"):
+        r0 = evaluate(st, theta0, data, rows, jacobian=False)[0]
+    finite = np.all(np.isfinite(r0), axis=1)
+    theta = gauss_newton_step(st, theta0, r0, jacobian)
+    a0, f0 = _quantities(st, theta0)
+    a1, f1 = _quantities(st, theta)
+    scale = np.maximum(a0.sum(axis=-1, keepdims=True), 1e-300)
+    moved = np.nanmax(np.maximum(np.abs(f1 - f0), np.abs(a1 - a0) / scale), axis=(1, 2))
+    again = np.flatnonzero(finite & (moved > REFINE))
+    if again.size:
+        with np.errstate(all="ignore"):
+            r1, J1 = evaluate(st, theta[again], data, again)
+            t2 = gauss_newton_step(st, theta[again], r1, J1)
+            r2 = evaluate(st, t2, data, again, jacobian=False)[0]
+        cost = np.stack([np.einsum("bi,bi->b", r, r) for r in (r0[again], r1, r2)])
+        cost = np.where(np.isfinite(cost), cost, np.inf)
+        best = np.argmin(cost[::-1], axis=0)          # ties go to the later iterate
+        pick = np.stack([theta0[again], theta[again], t2])[::-1]
+        theta[again] = pick[best, np.arange(again.size)]
+    return theta, finite & np.all(np.isfinite(theta), axis=1)
 
 
 def _quantities(st: Structure, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -163,7 +193,7 @@ def _plans(st: Structure) -> list[tuple[str, int, int, int | None]]:
     plans = []
     if st.bg_type not in ("shirley_active", "none"):
         n0 = int(bg.endpoints)
-        widths = sorted((set(WIDTHS) | set(range(max(1, n0 - 2), n0 + 3))) - {n0})
+        widths = sorted({*WIDTHS, max(1, n0 - 2), n0 + 2} - {n0})
         plans += [(f"endpoints {w}", 0, 0, w) for w in widths]
     d = f"{bg.sigma_bg_range:g} eV"
     plans += [(f"start −{d}", -1, 0, None), (f"start +{d}", 1, 0, None),
@@ -300,10 +330,8 @@ def _swapped(s: Solved) -> Variant:
         v.problem = "no Shirley between these end levels (a line was used)"
         return v
     theta0 = carry_over(alt, alt_data.theta0[0], st, data, s.theta)
-    J = evaluate(alt, theta0[None], alt_data)[1]
-    theta, cost = gauss_newton_steps(alt, alt_data, theta0[None], np.arange(1), J,
-                                     steps=STEPS)
-    if not np.isfinite(cost[0]):
+    theta, finite = _respond(alt, alt_data, theta0[None], evaluate(alt, theta0[None], alt_data)[1])
+    if not finite[0]:
         v.problem = "the model is not finite"
         return v
     areas, fractions = _quantities(alt, theta)
@@ -335,4 +363,4 @@ def carry_over(to: Structure, theta_to: np.ndarray, frm: Structure, data: Data,
     return np.clip(out, to.lo, to.hi)
 
 
-__all__ = ["Variant", "Spread", "spread", "apply", "wanted", "carry_over", "STEPS", "WIDTHS"]
+__all__ = ["Variant", "Spread", "spread", "apply", "wanted", "carry_over", "REFINE", "WIDTHS"]
