@@ -304,9 +304,9 @@ class PresenceTest:
     F: float
     p_value: float
     fraction: float
-    fraction_stderr: float
+    fraction_stderr: float        # σ_total (statistical and background-systematic)
     area: float
-    area_stderr: float
+    area_stderr: float            # σ_total, the σ of the 3σ rule
     upper_limit: float = math.nan  # fraction upper limit when not detected
 
 
@@ -367,13 +367,14 @@ def composition_table(result: SeriesResult) -> xr.Dataset:
         raise FitError("the series has no results")
     species = [c.species for c in result.results[0].components]
     n, m = len(result.results), len(species)
-    frac, ferr, area, aerr, ul = (np.full((n, m), np.nan) for _ in range(5))
+    frac, ferr, area, aerr, ul, fbg, ftot = (np.full((n, m), np.nan) for _ in range(7))
     present = np.zeros((n, m), dtype=bool)
     tested = _presence_map(result)
     for j, r in enumerate(result.results):
         for i, sp in enumerate(species):
             c = r.component(sp)
             frac[j, i], ferr[j, i] = c.fraction, c.fraction_stderr
+            fbg[j, i], ftot[j, i] = c.fraction_stderr_bg, c.fraction_stderr_total
             area[j, i], aerr[j, i] = c.area, c.area_stderr
             t = tested.get((j, sp))
             present[j, i] = bool(t.present) if t is not None else bool(c.present)
@@ -384,11 +385,14 @@ def composition_table(result: SeriesResult) -> xr.Dataset:
     ds = xr.Dataset(
         {"fraction": (dims, frac, {"long_name": f"fraction of {region} area", "units": "1"}),
          "fraction_stderr": (dims, ferr, {"long_name": "1 sigma of fraction (covariance)"}),
+         "fraction_stderr_bg": (dims, fbg, {"long_name": "background-systematic sigma of "
+                                                        "fraction (largest variant change)"}),
+         "fraction_stderr_total": (dims, ftot, {"long_name": "sqrt(stat^2 + bg^2)"}),
          "area": (dims, area, {"units": "counts*eV"}),
          "area_stderr": (dims, aerr),
-         "present": (dims, present, {"rule": "F-test p < 0.05 and area > 3 sigma"}),
+         "present": (dims, present, {"rule": "F-test p < 0.05 and area > 3 sigma_total"}),
          "upper_limit": (dims, ul, {"long_name": "fraction upper limit when not detected "
-                                                 "(fraction + 3 sigma)"})},
+                                                 "(fraction + 3 sigma_total)"})},
         coords={"spectrum": np.arange(n), "species": species,
                 "label": ("spectrum", list(result.labels)),
                 "species_label": ("species", [c.label for c in result.results[0].components])})
