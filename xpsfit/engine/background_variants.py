@@ -53,6 +53,7 @@ from .structure import Structure, compile_problem
 #: by more than this gets a second step with a fresh Jacobian (measured against full refits:
 #: docs/reliability.md)
 REFINE = 0.002
+MAX_STEPS = 6
 #: end-point widths every static background is tried with, besides the recipe's ± 2
 WIDTHS = tuple(range(1, 8))
 #: static ↔ active Shirley
@@ -149,31 +150,44 @@ def spread(s: Solved) -> Spread:
 
 def _respond(st: Structure, data: Data, theta0: np.ndarray, jacobian: np.ndarray
              ) -> tuple[np.ndarray, np.ndarray]:
-    """θ (B, nθ) of each variant row after the linear response — one bounded Gauss–Newton step
-    from θ0 with the Jacobian given — and, for the rows whose areas or fractions moved by more
-    than :data:`REFINE`, a second step with the Jacobian evaluated anew; of those rows' θ0, θ1,
-    θ2 the one with the lowest χ² is kept (a step that overshoots is not taken). Also (B,):
-    the row's model is finite."""
+    """θ (B, nθ) of each variant row: the linear response — one bounded Gauss–Newton step from
+    θ0 with the Jacobian given — then, while a row still moves (areas or fractions by more than
+    :data:`REFINE`), Levenberg–Marquardt steps: the Jacobian evaluated anew after a step that
+    lowers χ², the same one with ten times the damping after a step that raises it (not
+    taken); at most :data:`MAX_STEPS` steps. Also (B,): the row's model is finite."""
     rows = np.arange(theta0.shape[0])
     with np.errstate(all="ignore"):
-        r0 = evaluate(st, theta0, data, rows, jacobian=False)[0]
-    finite = np.all(np.isfinite(r0), axis=1)
-    theta = gauss_newton_step(st, theta0, r0, jacobian)
-    a0, f0 = _quantities(st, theta0)
-    a1, f1 = _quantities(st, theta)
-    scale = np.maximum(a0.sum(axis=-1, keepdims=True), 1e-300)
-    moved = np.nanmax(np.maximum(np.abs(f1 - f0), np.abs(a1 - a0) / scale), axis=(1, 2))
-    again = np.flatnonzero(finite & (moved > REFINE))
-    if again.size:
+        r = evaluate(st, theta0, data, rows, jacobian=False)[0]
+    finite = np.all(np.isfinite(r), axis=1)
+    cost = np.where(finite, np.einsum("bi,bi->b", r, r), np.inf)
+    theta = np.array(theta0, dtype=float)
+    J = np.array(jacobian, dtype=float)
+    lam = np.zeros(theta.shape[0])
+    live = rows[finite]
+    fresh = np.zeros(theta.shape[0], bool)
+    for _ in range(MAX_STEPS):
+        if live.size == 0:
+            break
+        stale = live[fresh[live]]
+        if stale.size:
+            with np.errstate(all="ignore"):
+                r[stale], J[stale] = evaluate(st, theta[stale], data, stale)
+            fresh[stale] = False
+        new = gauss_newton_step(st, theta[live], r[live], J[live], lam[live])
         with np.errstate(all="ignore"):
-            r1, J1 = evaluate(st, theta[again], data, again)
-            t2 = gauss_newton_step(st, theta[again], r1, J1)
-            r2 = evaluate(st, t2, data, again, jacobian=False)[0]
-        cost = np.stack([np.einsum("bi,bi->b", r, r) for r in (r0[again], r1, r2)])
-        cost = np.where(np.isfinite(cost), cost, np.inf)
-        best = np.argmin(cost[::-1], axis=0)          # ties go to the later iterate
-        pick = np.stack([theta0[again], theta[again], t2])[::-1]
-        theta[again] = pick[best, np.arange(again.size)]
+            r_new = evaluate(st, new, data, live, jacobian=False)[0]
+        c_new = np.einsum("bi,bi->b", r_new, r_new)
+        better = np.isfinite(c_new) & (c_new <= cost[live] * (1 + 1e-12))
+        a0, f0 = _quantities(st, theta[live])
+        a1, f1 = _quantities(st, new)
+        scale = np.maximum(a0.sum(axis=-1, keepdims=True), 1e-300)
+        moved = np.nanmax(np.maximum(np.abs(f1 - f0), np.abs(a1 - a0) / scale), axis=(1, 2))
+        ok, bad = live[better], live[~better]
+        theta[ok], cost[ok], r[ok] = new[better], c_new[better], r_new[better]
+        fresh[ok] = True
+        lam[ok] *= 0.1
+        lam[bad] = np.maximum(10 * lam[bad], 1e-3)
+        live = np.concatenate([ok[moved[better] > REFINE], bad[lam[bad] < 1e4]])
     return theta, finite & np.all(np.isfinite(theta), axis=1)
 
 
@@ -363,4 +377,4 @@ def carry_over(to: Structure, theta_to: np.ndarray, frm: Structure, data: Data,
     return np.clip(out, to.lo, to.hi)
 
 
-__all__ = ["Variant", "Spread", "spread", "apply", "wanted", "carry_over", "REFINE", "WIDTHS"]
+__all__ = ["Variant", "Spread", "spread", "apply", "wanted", "carry_over", "REFINE", "MAX_STEPS", "WIDTHS"]

@@ -159,18 +159,22 @@ def solve_lm(st: Structure, data: Data, theta0: np.ndarray, rows: np.ndarray, *,
 
 
 def gauss_newton_step(st: Structure, theta: np.ndarray, residual: np.ndarray,
-                      jacobian: np.ndarray) -> np.ndarray:
+                      jacobian: np.ndarray, damping: np.ndarray | None = None) -> np.ndarray:
     """One bound-constrained Gauss–Newton step for each of B problems: θ + δ with
-    δ = argmin |r + Jδ|² inside the box (:func:`box_qp`) — the linear response
-    δθ = −(JᵀJ)⁻¹Jᵀr of a problem that is a small change of a solved one (the background
-    variants of :mod:`xpsfit.engine.background_variants`), bounds kept exactly. ``residual``
-    (B, m) and ``jacobian`` (B, m, nθ) at ``theta`` (B, nθ); rows with non-finite input stay."""
+    δ = argmin |r + Jδ|² (+ λ·Σ diag(JᵀJ)·δ², Marquardt's damping, when ``damping`` λ (B,) is
+    given) inside the box (:func:`box_qp`) — the linear response δθ = −(JᵀJ)⁻¹Jᵀr of a problem
+    that is a small change of a solved one (the background variants of
+    :mod:`xpsfit.engine.background_variants`), bounds kept exactly. ``residual`` (B, m) and
+    ``jacobian`` (B, m, nθ) at ``theta`` (B, nθ); rows with non-finite input stay."""
     lo, hi = st.lo, st.hi
     theta = np.array(theta, dtype=float)
     J = np.asarray(jacobian, dtype=float)
     Jt = J.transpose(0, 2, 1)
     g = np.matmul(Jt, np.asarray(residual, dtype=float)[..., None])[..., 0]
     H = np.matmul(Jt, J)
+    if damping is not None:
+        d = np.diagonal(H, axis1=1, axis2=2)
+        H = H + np.eye(H.shape[1]) * (np.asarray(damping)[:, None] * d)[:, None, :]
     ok = np.all(np.isfinite(H), axis=(1, 2)) & np.all(np.isfinite(g), axis=1)
     if ok.any():
         t = theta[ok]
