@@ -245,3 +245,54 @@ def test_real_s2p_sigma_total_covers_the_end_point_and_region_start_spread(rel, 
             spread[k] = max(spread[k], abs(got[k] - fr[k]))
     for k in fr:
         assert spread[k] <= 1.1 * tot[k] + 1e-3, (k, spread[k], tot[k], stat[k])
+
+
+# ------------------------------------------------------------------ outputs
+def test_sigma_bg_reaches_table_hdf5_and_the_bar_chart_error_bars(tmp_path):
+    import csv
+
+    from matplotlib.collections import LineCollection
+    from series_data import example_series
+    spectra, recipe = example_series("kb_series.vms", "S 2p")
+    res = xpsfit.fit_series(spectra, _static(recipe), presence=False)
+    # CSV: the three σ side by side, equal to the components
+    path = tmp_path / "t.csv"
+    xpsfit.write_table(res, path)
+    rows = list(csv.DictReader(path.open()))
+    cols = list(rows[0])
+    i = cols.index("fraction_stderr")
+    assert cols[i + 1:i + 3] == ["fraction_stderr_bg", "fraction_stderr_total"]
+    assert cols[cols.index("area_stderr") + 1:cols.index("area_stderr") + 3] == \
+        ["area_stderr_bg", "area_stderr_total"]
+    for row in rows:
+        c = res.results[int(row["series_index"])].component(row["species"])
+        assert float(row["fraction_stderr_bg"]) == c.fraction_stderr_bg
+        assert float(row["fraction_stderr_total"]) == c.fraction_stderr_total
+    # HDF5 round trip keeps σ_bg and σ_total
+    h5 = tmp_path / "r.h5"
+    xpsfit.save(res, h5)
+    back = xpsfit.load_result(h5)
+    for a, b in zip(res.results, back.results):
+        for ca, cb in zip(a.components, b.components):
+            assert (cb.area_stderr_bg, cb.fraction_stderr_bg, cb.fraction_stderr_total) == \
+                (ca.area_stderr_bg, ca.fraction_stderr_bg, ca.fraction_stderr_total)
+    # the bar chart's error bars are ±σ_total (cut to 0–100 %), not ±σ_stat
+    fig = xpsfit.composition_chart_figure([res])
+    ax = fig.axes[0]
+    half = sorted(round(float(seg[1, 0] - seg[0, 0]) / 2, 6)
+                  for coll in ax.collections if isinstance(coll, LineCollection)
+                  for seg in coll.get_segments() if abs(seg[1, 1] - seg[0, 1]) < 1e-12)
+    want_total, want_stat = [], []
+    for r in res.results:
+        edge = 0.0
+        for c in r.components:
+            f = 100 * max(c.fraction, 0.0)
+            edge += f
+            if f > 0:
+                for sig, out in ((c.fraction_stderr_total, want_total),
+                                 (c.fraction_stderr, want_stat)):
+                    lo, hi = min(100 * sig, edge), min(100 * sig, 100 - edge)
+                    out.append(round((lo + hi) / 2, 6))
+    assert half == pytest.approx(sorted(want_total), abs=1e-6)
+    assert half != pytest.approx(sorted(want_stat), abs=1e-3)
+    assert "σ_total" in ax.get_xlabel()
