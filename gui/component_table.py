@@ -107,6 +107,9 @@ class ComponentTable(QTableWidget):
     def __init__(self, parent=None):
         super().__init__(0, len(COLUMNS), parent)
         self.setHorizontalHeaderLabels(COLUMNS)
+        self.horizontalHeaderItem(COLUMNS.index("Fraction (%)")).setToolTip(
+            "± σ_total = √(σ_stat² + σ_bg²): the fit's covariance and the background-systematic "
+            "spread (end points, region limits, Shirley kind)")
         header = self.horizontalHeader()
         # values ± σ must never wrap; the bounds columns share what is left
         header.setSectionResizeMode(QHeaderView.ResizeToContents)
@@ -155,7 +158,7 @@ class ComponentTable(QTableWidget):
         if comp is not None:
             values = [(comp.position, comp.position_stderr), (comp.fwhm, comp.fwhm_stderr),
                       (comp.area, comp.area_stderr),
-                      (100 * comp.fraction, 100 * comp.fraction_stderr)]
+                      (100 * comp.fraction, 100 * comp.fraction_stderr_total)]
         else:
             area = spec.area if spec.area is not None else math.nan
             values = [(spec.position, math.nan), (spec.fwhm, math.nan), (area, math.nan),

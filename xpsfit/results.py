@@ -42,7 +42,7 @@ NOTICE_CODES = ("at_bound", "zero_area", "no_uncertainty", "covariance_singular"
                 "prior_pull", "background_not_converged", "undetermined_parameters",
                 "charge_reference", "monte_carlo", "range_clipped", "chi2", "chi2_relative",
                 "residual_structure", "main_at_bound", "background_above_data",
-                "fraction_uncertain", "model_incomplete", "other")
+                 "fraction_uncertain", "model_incomplete", "background_variants", "other")
 
 
 @dataclass
@@ -71,8 +71,15 @@ class ComponentResult:
     area: float                   # total analytic area (doublet: both lines)
     area_stderr: float
     fraction: float               # area / sum of areas in the region
-    fraction_stderr: float        # 1σ from the covariance (correlations included)
+    fraction_stderr: float        # 1σ from the covariance (correlations included): σ_stat
     fraction_mc_stderr: float = math.nan   # 1σ from Monte Carlo refits, when run
+    # background-systematic σ_bg: the largest change over the background variants
+    # (xpsfit.engine.background_variants); NaN when not computed (sigma_bg off, map pixels)
+    area_stderr_bg: float = math.nan
+    fraction_stderr_bg: float = math.nan
+    # σ_total = √(σ_stat² + σ_bg²); σ_stat when σ_bg was not computed
+    area_stderr_total: float = math.nan
+    fraction_stderr_total: float = math.nan
     area_in_region: float = math.nan       # area inside the fit range
     shape: dict[str, float] = field(default_factory=dict)
     splitting: float = math.nan
@@ -82,6 +89,18 @@ class ComponentResult:
     presence_p: float = math.nan
     upper_limit: float = math.nan # fraction upper limit when not detected
     parameters: dict[str, str] = field(default_factory=dict)  # quantity -> parameter name
+
+    def __post_init__(self):
+        if math.isnan(self.area_stderr_total):
+            self.area_stderr_total = combined_sigma(self.area_stderr, self.area_stderr_bg)
+        if math.isnan(self.fraction_stderr_total):
+            self.fraction_stderr_total = combined_sigma(self.fraction_stderr,
+                                                        self.fraction_stderr_bg)
+
+
+def combined_sigma(stat: float, bg: float) -> float:
+    """σ_total = √(σ_stat² + σ_bg²); σ_stat alone when σ_bg is unknown (NaN)."""
+    return float(math.hypot(stat, bg)) if math.isfinite(bg) else float(stat)
 
 
 @dataclass
@@ -162,7 +181,10 @@ class FitResult:
             rows.append({
                 "spectrum": name, "label": self.label, "species": c.species,
                 "species_label": c.label, "area": c.area, "area_stderr": c.area_stderr,
+                "area_stderr_bg": c.area_stderr_bg, "area_stderr_total": c.area_stderr_total,
                 "fraction": c.fraction, "fraction_stderr": c.fraction_stderr,
+                "fraction_stderr_bg": c.fraction_stderr_bg,
+                "fraction_stderr_total": c.fraction_stderr_total,
                 "fraction_mc_stderr": c.fraction_mc_stderr, "position": c.position,
                 "position_stderr": c.position_stderr, "fwhm": c.fwhm, "fwhm_stderr": c.fwhm_stderr,
                 "fwhm_param": c.fwhm_param, "area_in_region": c.area_in_region,
@@ -186,6 +208,10 @@ class FitResult:
             ds[q] = ("species", [getattr(c, q) for c in self.components])
             ds[f"{q}_stderr"] = ("species", [getattr(c, f"{q}_stderr") for c in self.components])
         ds["fraction_mc_stderr"] = ("species", [c.fraction_mc_stderr for c in self.components])
+        for q in ("area", "fraction"):
+            for part in ("bg", "total"):
+                name = f"{q}_stderr_{part}"
+                ds[name] = ("species", [getattr(c, name) for c in self.components])
         ds["fwhm_param"] = ("species", [c.fwhm_param for c in self.components])
         ds["area_in_region"] = ("species", [c.area_in_region for c in self.components])
         ds["splitting"] = ("species", [c.splitting for c in self.components])
@@ -206,8 +232,10 @@ class FitResult:
             "block_index": int(self.spectrum.attrs.get("block_index", 0)),
             "charge_shift": float(self.charge_shift), "verdict": self.verdict,
             "verdict_reasons": "\n".join(self.verdict_reasons),
-            "uncertainty": "1 sigma from the covariance (Poisson weights, scaled by "
-                           "max(1, reduced chi2) for counts), propagated with correlations",
+            "uncertainty": "*_stderr: 1 sigma from the covariance (Poisson weights, scaled by "
+                           "max(1, reduced chi2) for counts), propagated with correlations; "
+                           "*_stderr_bg: largest change over the background variants; "
+                           "*_stderr_total: both in quadrature",
         })
         return ds
 
@@ -231,10 +259,13 @@ class FitResult:
         for c in self.components:
             mc = (f"  [MC ± {100 * c.fraction_mc_stderr:.2f}]"
                   if math.isfinite(c.fraction_mc_stderr) else "")
+            bg = (f"  [bg ± {100 * c.fraction_stderr_bg:.2f}, total ± "
+                  f"{100 * c.fraction_stderr_total:.2f}]"
+                  if math.isfinite(c.fraction_stderr_bg) else "")
             lines.append(f"  {c.label[:18]:<18} {c.position:9.3f} ± {c.position_stderr:<7.3f}"
                          f" {c.fwhm:7.3f} ± {c.fwhm_stderr:<7.3f}"
                          f" {c.area:11.5g} ± {c.area_stderr:<9.3g}"
-                         f" {100 * c.fraction:6.2f} ± {100 * c.fraction_stderr:.2f}{mc}")
+                         f" {100 * c.fraction:6.2f} ± {100 * c.fraction_stderr:.2f}{bg}{mc}")
         lines += ["", "  parameters:"]
         for p in self.parameters.values():
             extra = f" = {p.expr}" if p.expr else ""
@@ -258,7 +289,8 @@ class FitResult:
 
 #: columns of the single-fit CSV table, in order
 TABLE_COLUMNS = ["spectrum", "label", "species", "species_label", "area", "area_stderr",
-                 "fraction", "fraction_stderr", "fraction_mc_stderr", "position",
+                 "area_stderr_bg", "area_stderr_total", "fraction", "fraction_stderr",
+                 "fraction_stderr_bg", "fraction_stderr_total", "fraction_mc_stderr", "position",
                  "position_stderr", "fwhm", "fwhm_stderr", "fwhm_param", "area_in_region",
                  "lineshape", "splitting", "ratio", "present", "presence_F", "presence_p",
                  "upper_limit", "redchi", "success",
@@ -274,9 +306,9 @@ class PresenceTest:
     F: float
     p_value: float
     fraction: float
-    fraction_stderr: float
+    fraction_stderr: float        # σ_total (statistical and background-systematic)
     area: float
-    area_stderr: float
+    area_stderr: float            # σ_total, the σ of the 3σ rule
     upper_limit: float = math.nan  # fraction upper limit when not detected
 
 
@@ -337,13 +369,14 @@ def composition_table(result: SeriesResult) -> xr.Dataset:
         raise FitError("the series has no results")
     species = [c.species for c in result.results[0].components]
     n, m = len(result.results), len(species)
-    frac, ferr, area, aerr, ul = (np.full((n, m), np.nan) for _ in range(5))
+    frac, ferr, area, aerr, ul, fbg, ftot = (np.full((n, m), np.nan) for _ in range(7))
     present = np.zeros((n, m), dtype=bool)
     tested = _presence_map(result)
     for j, r in enumerate(result.results):
         for i, sp in enumerate(species):
             c = r.component(sp)
             frac[j, i], ferr[j, i] = c.fraction, c.fraction_stderr
+            fbg[j, i], ftot[j, i] = c.fraction_stderr_bg, c.fraction_stderr_total
             area[j, i], aerr[j, i] = c.area, c.area_stderr
             t = tested.get((j, sp))
             present[j, i] = bool(t.present) if t is not None else bool(c.present)
@@ -354,11 +387,14 @@ def composition_table(result: SeriesResult) -> xr.Dataset:
     ds = xr.Dataset(
         {"fraction": (dims, frac, {"long_name": f"fraction of {region} area", "units": "1"}),
          "fraction_stderr": (dims, ferr, {"long_name": "1 sigma of fraction (covariance)"}),
+         "fraction_stderr_bg": (dims, fbg, {"long_name": "background-systematic sigma of "
+                                                        "fraction (largest variant change)"}),
+         "fraction_stderr_total": (dims, ftot, {"long_name": "sqrt(stat^2 + bg^2)"}),
          "area": (dims, area, {"units": "counts*eV"}),
          "area_stderr": (dims, aerr),
-         "present": (dims, present, {"rule": "F-test p < 0.05 and area > 3 sigma"}),
+         "present": (dims, present, {"rule": "F-test p < 0.05 and area > 3 sigma_total"}),
          "upper_limit": (dims, ul, {"long_name": "fraction upper limit when not detected "
-                                                 "(fraction + 3 sigma)"})},
+                                                 "(fraction + 3 sigma_total)"})},
         coords={"spectrum": np.arange(n), "species": species,
                 "label": ("spectrum", list(result.labels)),
                 "species_label": ("species", [c.label for c in result.results[0].components])})

@@ -33,7 +33,8 @@ def _table_matches(window, result):
         assert window.table.value(c.species, "Area") == (c.area, c.area_stderr)
         v, s = window.table.value(c.species, "Fraction (%)")
         assert v == pytest.approx(100 * c.fraction, rel=1e-12)
-        assert s == pytest.approx(100 * c.fraction_stderr, rel=1e-12)
+        assert s == pytest.approx(100 * c.fraction_stderr_total, rel=1e-12)
+        assert c.fraction_stderr_total >= c.fraction_stderr
 
 
 def test_table_equals_what_xpsfit_fit_gives(fitted):

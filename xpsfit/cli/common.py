@@ -33,7 +33,10 @@ def summary_line(result) -> str:
     for c in result.components:
         mc = f" (MC ± {100 * c.fraction_mc_stderr:.1f})" if math.isfinite(
             c.fraction_mc_stderr) else ""
-        parts.append(f"{c.label} {100 * c.fraction:.1f} ± {100 * c.fraction_stderr:.1f}%{mc}")
+        bg = (f" (bg {100 * c.fraction_stderr_bg:.1f})" if math.isfinite(c.fraction_stderr_bg)
+              else "")
+        parts.append(f"{c.label} {100 * c.fraction:.1f} ± {100 * c.fraction_stderr_total:.1f}%"
+                     f"{bg}{mc}")
     name = result.spectrum_name() + (f" [{result.label}]" if result.label else "")
     status = "" if result.success else "  NOT TRUSTWORTHY: " + "; ".join(result.flags)
     return (f"{name}: " + ", ".join(parts)

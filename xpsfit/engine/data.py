@@ -70,8 +70,8 @@ def _weights(y: np.ndarray, absolute: bool) -> tuple[np.ndarray, np.ndarray]:
     return sigma, scale
 
 
-def _static_background(structure: Structure, x: np.ndarray, y: np.ndarray, valid: np.ndarray
-                       ) -> tuple[np.ndarray | None, np.ndarray]:
+def _static_background(structure: Structure, x: np.ndarray, y: np.ndarray, valid: np.ndarray,
+                       endpoints=None) -> tuple[np.ndarray | None, np.ndarray]:
     spec = structure.recipe.background
     kind = structure.bg_type
     B, n = y.shape
@@ -80,31 +80,35 @@ def _static_background(structure: Structure, x: np.ndarray, y: np.ndarray, valid
         return None, converged
     if kind == "none":
         return np.zeros_like(y), converged
-    n_end = endpoint_count(spec.endpoints, n)
+    if endpoints is None:
+        n_end = np.full(B, endpoint_count(spec.endpoints, n))
+    else:
+        n_end = np.array([endpoint_count(e, n) for e in np.broadcast_to(endpoints, (B,))])
     if kind == "shirley":
         return backgrounds.shirley_batch(x, y, endpoints=n_end, tol=spec.tol,
                                          max_iter=spec.max_iter)
     out = np.zeros_like(y)
     for b in np.flatnonzero(valid):
         if kind == "linear":
-            out[b] = backgrounds.linear(x, y[b], endpoints=n_end)
+            out[b] = backgrounds.linear(x, y[b], endpoints=int(n_end[b]))
         else:
             out[b] = backgrounds.tougaard(x, y[b], B=spec.tougaard_B, C=spec.tougaard_C,
                                           C_prime=spec.tougaard_C_prime, D=spec.tougaard_D,
-                                          endpoints=n_end, fit_B=spec.tougaard_fit_B)
+                                          endpoints=int(n_end[b]), fit_B=spec.tougaard_fit_B)
     return out, converged
 
 
 def make_segment(structure: Structure, x: np.ndarray, y: np.ndarray, *, absolute: bool,
-                 keep: np.ndarray | None = None) -> Segment:
-    """Weights and static background for rows ``y`` (B, n) on the ascending axis ``x``."""
+                 keep: np.ndarray | None = None, endpoints=None) -> Segment:
+    """Weights and static background for rows ``y`` (B, n) on the ascending axis ``x``;
+    ``endpoints`` (one count or one per row) overrides the recipe's end-point width."""
     y = np.atleast_2d(np.asarray(y, dtype=float))
     valid = np.all(np.isfinite(y), axis=1)
     y = np.where(valid[:, None], y, 1.0)
     valid &= np.all(y >= 0, axis=1) & (np.ptp(y, axis=1) > 0)
     y = np.where(valid[:, None], y, 1.0)
     sigma, scale = _weights(y, absolute)
-    bg, converged = _static_background(structure, x, y, valid)
+    bg, converged = _static_background(structure, x, y, valid, endpoints)
     if bg is not None:
         finite = np.all(np.isfinite(bg), axis=1)
         valid &= finite

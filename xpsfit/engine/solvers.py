@@ -19,6 +19,7 @@ from scipy.optimize import least_squares
 from ..errors import Cancelled, FitError
 from .data import Data
 from .evaluate import evaluate
+from .rules import DEAD_COLUMN
 from .structure import Structure
 
 
@@ -157,4 +158,81 @@ def solve_lm(st: Structure, data: Data, theta0: np.ndarray, rows: np.ndarray, *,
     return theta, success & np.isfinite(cost), nfev, J, r
 
 
-__all__ = ["Solution", "solve_trf", "solve_lm"]
+def gauss_newton_step(st: Structure, theta: np.ndarray, residual: np.ndarray,
+                      jacobian: np.ndarray, damping: np.ndarray | None = None) -> np.ndarray:
+    """One bound-constrained Gauss–Newton step for each of B problems: θ + δ with
+    δ = argmin |r + Jδ|² (+ λ·Σ diag(JᵀJ)·δ², Marquardt's damping, when ``damping`` λ (B,) is
+    given) inside the box (:func:`box_qp`) — the linear response δθ = −(JᵀJ)⁻¹Jᵀr of a problem
+    that is a small change of a solved one (the background variants of
+    :mod:`xpsfit.engine.background_variants`), bounds kept exactly. ``residual`` (B, m) and
+    ``jacobian`` (B, m, nθ) at ``theta`` (B, nθ); rows with non-finite input stay."""
+    lo, hi = st.lo, st.hi
+    theta = np.array(theta, dtype=float)
+    J = np.asarray(jacobian, dtype=float)
+    Jt = J.transpose(0, 2, 1)
+    g = np.matmul(Jt, np.asarray(residual, dtype=float)[..., None])[..., 0]
+    H = np.matmul(Jt, J)
+    if damping is not None:
+        d = np.diagonal(H, axis1=1, axis2=2)
+        H = H + np.eye(H.shape[1]) * (np.asarray(damping)[:, None] * d)[:, None, :]
+    ok = np.all(np.isfinite(H), axis=(1, 2)) & np.all(np.isfinite(g), axis=1)
+    if ok.any():
+        t = theta[ok]
+        theta[ok] = np.clip(t + box_qp(H[ok], g[ok], lo - t, hi - t), lo, hi)
+    return theta
+
+
+def box_qp(H: np.ndarray, g: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+           max_iter: int = 200) -> np.ndarray:
+    """min ½δᵀHδ + gᵀδ subject to lo ≤ δ ≤ hi (lo ≤ 0 ≤ hi) for B problems at once (H (B, n, n),
+    g, lo, hi (B, n)), by a primal active set from δ = 0 (Nocedal & Wright, Numerical
+    Optimization, §16.5): a variable that blocks the step is held on its bound, those whose
+    multipliers say they want back in are released. It starts with the variables held that sit
+    on a bound (closer than a thousandth of their own Newton step) and are pushed outwards —
+    the active set of the solved problem, which a small change rarely alters. Columns the data
+    do not constrain (``DEAD_COLUMN``, as the covariance) do not move."""
+    B, n = g.shape
+    d = np.diagonal(H, axis1=1, axis2=2)
+    dead = ~(d > DEAD_COLUMN ** 2 * np.maximum(d.max(axis=1, keepdims=True), 1e-300))
+    s = np.where(dead, 1.0, 1.0 / np.sqrt(np.where(dead, 1.0, d)))
+    Hs = H * s[:, :, None] * s[:, None, :]       # unit diagonal: well scaled for solve
+    gs, los, his = g * s, lo / s, hi / s
+    at_lo = ~dead & (gs > 0) & (-los <= 1e-3 * gs)
+    at_hi = ~dead & (gs < 0) & (his <= -1e-3 * gs)
+    delta = np.where(at_lo, los, np.where(at_hi, his, 0.0))
+    eye = np.eye(n)
+    todo = np.ones(B, bool)
+    rows = np.arange(B)
+    for _ in range(max_iter):
+        free = ~(at_lo | at_hi | dead)
+        grad = np.matmul(Hs, delta[..., None])[..., 0] + gs
+        M = np.where(free[:, :, None] & free[:, None, :], Hs, 0.0) + eye * (~free)[:, None, :]
+        rhs = np.where(free, -grad, 0.0)
+        try:
+            p = np.linalg.solve(M, rhs[..., None])[..., 0]
+        except np.linalg.LinAlgError:
+            p = _solve_each(M, rhs)
+        p = np.where(free & np.isfinite(p) & todo[:, None], p, 0.0)
+        still = np.all(np.abs(p) <= 1e-12 * (1.0 + np.abs(delta)), axis=1)
+        wrong = still[:, None] & ((at_lo & (grad < 0)) | (at_hi & (grad > 0)))
+        todo &= ~(still & ~wrong.any(axis=1))
+        if not todo.any():
+            break
+        at_lo &= ~wrong
+        at_hi &= ~wrong
+        with np.errstate(divide="ignore", invalid="ignore"):
+            room = np.where(p < 0, (los - delta) / p, np.where(p > 0, (his - delta) / p, np.inf))
+        i = np.argmin(np.where(free, room, np.inf), axis=1)
+        alpha = np.clip(room[rows, i], 0.0, 1.0)
+        delta = delta + alpha[:, None] * p
+        block = (alpha < 1.0) & ~still
+        down = block & (p[rows, i] < 0)
+        up = block & ~down
+        at_lo[rows[down], i[down]] = True
+        at_hi[rows[up], i[up]] = True
+        delta[rows[down], i[down]] = los[rows[down], i[down]]
+        delta[rows[up], i[up]] = his[rows[up], i[up]]
+    return delta * s
+
+
+__all__ = ["Solution", "solve_trf", "solve_lm", "gauss_newton_step", "box_qp"]

@@ -9,8 +9,9 @@
 
 All figures are built at print size (:func:`xpsfit.export.plots.journal_figure`), BE decreasing to the
 right, each species in its :func:`xpsfit.export.plots.species_colour`, labelled with its chemical
-label. Error bars are ±1σ of each fraction at the segment's edge, cut to 0–100 %
-(:func:`xpsfit.export.plots.clipped_errors`).
+label. Error bars are ±1σ_total of each fraction — σ_total = √(σ_stat² + σ_bg²), the
+covariance σ with the background-systematic σ_bg (:mod:`xpsfit.engine.background_variants`) — at
+the segment's edge, cut to 0–100 % (:func:`xpsfit.export.plots.clipped_errors`).
 """
 from __future__ import annotations
 
@@ -137,7 +138,8 @@ def _fit_column(sub, series, nrows: int, *, residuals: bool, ylabel: bool,
 def plot_composition_chart(ax, series_list, names=None) -> None:
     """Horizontal stacked composition bars of every series: one group per state, top to
     bottom in series order so the groups line up with the fit rows, one bar per series in the
-    group, ±1σ error bars at each segment's edge cut to 0–100 %."""
+    group, ±1σ_total error bars (statistical and background-systematic) at each segment's edge
+    cut to 0–100 %."""
     names = list(names) if names is not None else [series_title(s) for s in series_list]
     species = _species(series_list)
     nseries = len(series_list)
@@ -152,7 +154,7 @@ def plot_composition_chart(ax, series_list, names=None) -> None:
         start = np.zeros(len(s.results))
         for key, _label in species:
             f = np.array([100 * max(_fraction(r, key), 0.0) for r in s.results])
-            e = np.array([100 * _fraction(r, key, "fraction_stderr") for r in s.results])
+            e = np.array([100 * _fraction(r, key, "fraction_stderr_total") for r in s.results])
             nd = np.array([_not_detected(s, j, key) for j in range(len(s.results))])
             for mask, style in ((~nd, {}), (nd, _ND_STYLE)):
                 if mask.any():
@@ -170,7 +172,8 @@ def plot_composition_chart(ax, series_list, names=None) -> None:
         ticks, ticklabels = list(range(nstates)), list(series_list[0].labels)
     ax.set_yticks(ticks, ticklabels, fontsize=FONT)
     ax.set_xticks([0, 25, 50, 75, 100])
-    ax.set_xlabel(f"% of {series_list[0].recipe.region} area", fontsize=TITLE_FONT)
+    ax.set_xlabel(f"% of {series_list[0].recipe.region} area (± σ_total: stat. ⊕ background)",
+                  fontsize=TITLE_FONT)
     ax.tick_params(labelsize=FONT, length=2.5, pad=1.5)
     ax.set_xlim(0, 100)
     ax.set_ylim(nstates - 0.5, -0.5)           # first state on top, like the fit rows
@@ -242,13 +245,13 @@ def composition_chart_figure(series_list, names=None, *, size="single"):
 
 
 def verdict_lines(series, k: int) -> list[tuple[str, str, str]]:
-    """(text, colour, species key) per species of spectrum ``k``: the fraction ± σ when the
-    presence test says present, "not detected (< upper limit)" otherwise."""
+    """(text, colour, species key) per species of spectrum ``k``: the fraction ± σ_total when
+    the presence test says present, "not detected (< upper limit)" otherwise."""
     tests = {t.species: t for t in series.presence if t.series_index == k}
     out = []
     for c in series.results[k].components:
         t = tests.get(c.species)
-        value = f"{c.label}: {100 * c.fraction:.1f} ± {100 * c.fraction_stderr:.1f} %"
+        value = f"{c.label}: {100 * c.fraction:.1f} ± {100 * c.fraction_stderr_total:.1f} %"
         if t is None:
             text = f"{value} (untested)"
         elif t.present:

@@ -28,7 +28,8 @@ def _cell(c, test) -> str:
     if test is not None and not test.present:
         ul = test.upper_limit
         return f"n.d. < {100 * ul:.1f}" if math.isfinite(ul) else "n.d."
-    s = f"{100 * c.fraction_stderr:.1f}" if math.isfinite(c.fraction_stderr) else "?"
+    s = (f"{100 * c.fraction_stderr_total:.1f}" if math.isfinite(c.fraction_stderr_total)
+         else "?")
     return f"{100 * c.fraction:.1f} ± {s}"
 
 
@@ -39,8 +40,9 @@ def composition_lines(series, name: str) -> list[str]:
     width = max([14] + [len(c.label) + 3 for c in comps])
     lab_w = max([8] + [len(x) for x in series.labels]) + 2
     head = f"{'state':<{lab_w}}" + "".join(f"{c.label:>{width}}" for c in comps)
-    lines = [f"{name} — % of {series.recipe.region} area (1σ from the "
-             f"{'joint ' if series.mode == 'joint' else ''}fit covariance)", head,
+    lines = [f"{name} — % of {series.recipe.region} area (1σ_total: the "
+             f"{'joint ' if series.mode == 'joint' else ''}fit covariance ⊕ background "
+             "variants)", head,
              "-" * len(head)]
     for j, r in enumerate(series.results):
         cells = "".join(f"{_cell(r.component(c.species), tests.get((j, c.species))):>{width}}"
@@ -78,10 +80,11 @@ def report_text(series_list, names, *, title: str, onsets: bool = True) -> list[
     from .. import __version__
     from ..recipe.spec import recipe_to_toml
     out = [title, f"xpsfit {__version__} — fractions are % of the region's doublet area "
-                  f"(species fractions, no RSF); ± is 1σ.",
-           "Present = nested-model F-test p < 0.05 AND area > 3σ(area); n.d. = not detected, "
-           "shown with the upper limit fraction + 3σ.",
-           "Error bars in the figure: ±1σ at each segment's edge, cut at 0 and 100 % (a "
+                  f"(species fractions, no RSF); ± is 1σ_total = √(σ_stat² + σ_bg²) (σ_bg: the "
+                  "largest change over the background variants).",
+           "Present = nested-model F-test p < 0.05 AND area > 3σ_total(area); n.d. = not "
+           "detected, shown with the upper limit fraction + 3σ_total.",
+           "Error bars in the figure: ±1σ_total at each segment's edge, cut at 0 and 100 % (a "
            "fraction cannot leave that range; the σ here are uncut).", ""]
     for s, n in zip(series_list, names):
         out += composition_lines(s, n) + [""]

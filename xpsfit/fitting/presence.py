@@ -7,10 +7,15 @@ Decision rule (xps_domain.md §6.4): species ``i`` is *present* in spectrum ``j`
    ``F = [(χ²₀ − χ²₁)/Δp] / [χ²₁/(N − p₁)]`` (Δp = the free parameters the nested fit loses:
    1 in joint mode, where position and width are shared and held, 3 for a free doublet in
    independent mode; N = the spectrum's points, p₁ = its own free parameters) has ``p = 1 − F_cdf(F; Δp, N − p₁) < alpha`` (0.05);
-2. and its area exceeds 3σ(area) (σ from the fit's covariance; in joint mode the joint one).
+2. and its area exceeds 3σ_total(area): σ_total = √(σ_stat² + σ_bg²), the fit's covariance σ (in
+   joint mode the joint one) with the background-systematic σ_bg of
+   :mod:`xpsfit.engine.background_variants` — an area that a reasonable choice of end points,
+   region limits or Shirley kind could remove is not "present" (σ_total = σ_stat when σ_bg is
+   off).
 
 Otherwise it is *not detected* and gets an upper limit on its fraction,
-``max(fraction, 0) + 3σ(fraction)``.
+``max(fraction, 0) + 3σ_total(fraction)``. The :class:`PresenceTest`'s ``area_stderr`` and
+``fraction_stderr`` are these σ_total.
 
 Both problems are the engine's structure of the spectrum with one area masked
 (:meth:`xpsfit.engine.structure.Structure.with_fixed`). Nested problem in joint mode: a LOCAL refit of spectrum ``j`` with the shared parameters
@@ -130,16 +135,17 @@ def presence_tests(result: SeriesResult, state, *, alpha: float = ALPHA,
                 # (position/width are shared and held), area + position + width otherwise
                 F, pval = f_test(chi0, min(chi1, chi0), ndata, p1, dp=max(p1 - p0, 1))
             significant = math.isfinite(pval) and pval < alpha
-            big = (math.isfinite(c.area_stderr) and c.area > SIGMA_RULE * c.area_stderr)
+            a_err, f_err = c.area_stderr_total, c.fraction_stderr_total
+            big = math.isfinite(a_err) and c.area > SIGMA_RULE * a_err
             present = bool(significant and big)
             upper = math.nan
             if not present:
-                fe = c.fraction_stderr if math.isfinite(c.fraction_stderr) else 0.0
-                upper = max(c.fraction, 0.0) + SIGMA_RULE * fe
+                upper = max(c.fraction, 0.0) + SIGMA_RULE * (f_err if math.isfinite(f_err)
+                                                             else 0.0)
             tests.append(PresenceTest(series_index=j, label=result.labels[j], species=c.species,
                                       present=present, F=F, p_value=pval, fraction=c.fraction,
-                                      fraction_stderr=c.fraction_stderr, area=c.area,
-                                      area_stderr=c.area_stderr, upper_limit=upper))
+                                      fraction_stderr=f_err, area=c.area, area_stderr=a_err,
+                                      upper_limit=upper))
         if progress is not None:
             progress(j + 1, n, f"presence tests {result.labels[j]}")
     return tests

@@ -50,10 +50,10 @@ from ..errors import FitError, Progress, tick
 from ..recipe.spec import Recipe, check_range, check_region
 from ..results import FitResult, FitStatistics, PresenceTest, SeriesResult
 from ..spectrum import region_key
+from ..engine import background_variants
 from ..engine import goodness as stats
 from ..engine.assemble import Solved, joint_notices, joint_records, solved, spectrum_result
 from ..engine.data import prepare_spectra
-from ..engine.evaluate import segment_model
 from ..engine.solvers import solve_trf
 from ..engine.threads import single_threaded
 from ..engine.structure import Structure, compile_problem
@@ -191,13 +191,16 @@ class SeriesFit:
 @single_threaded
 def fit_series(spectra: Sequence, recipe: Recipe, *, order=None, labels: Sequence[str] | None
                = None, mode: str = "joint", progress: Progress | None = None,
-               presence: bool = True, alpha: float = 0.05, onset_rule: str = "sustained"
-               ) -> SeriesResult:
+               presence: bool = True, alpha: float = 0.05, onset_rule: str = "sustained",
+               sigma_bg: bool | None = None) -> SeriesResult:
     """Fit a series of spectra of one region with one recipe (see the module docstring).
 
     ``order``: None (as given), ``"label"``/``"voltage"``, or a list/comma string of labels.
     ``labels``: one label per spectrum (in the order given), overriding :func:`default_labels`.
     ``presence``: run the nested-model presence tests and onsets (:mod:`xpsfit.fitting.presence`).
+    ``sigma_bg`` (default: the recipe's ``[background] sigma_bg``, on): the background-
+    systematic σ of every area and fraction, from background variants applied to the whole
+    joint problem (:mod:`xpsfit.engine.background_variants`); the presence tests use σ_total.
     """
     if mode not in MODES:
         raise FitError(f"unknown series mode {mode!r} (choose one of {', '.join(MODES)})")
@@ -218,10 +221,11 @@ def fit_series(spectra: Sequence, recipe: Recipe, *, order=None, labels: Sequenc
         tick(progress, done, total, message, what="series fit")
 
     step(0, "building the joint problem" if mode == "joint" else "fitting")
+    with_bg = background_variants.wanted(recipe, sigma_bg)
     if mode == "joint":
-        result, state = _fit_joint(spectra, recipe, labels, step)
+        result, state = _fit_joint(spectra, recipe, labels, step, with_bg)
     else:
-        result, state = _fit_each(spectra, recipe, labels, mode, step)
+        result, state = _fit_each(spectra, recipe, labels, mode, step, with_bg)
     if presence:
         from .presence import onsets as find_onsets, presence_tests
         result.presence = presence_tests(result, state, alpha=alpha,
@@ -239,12 +243,12 @@ def fit_series(spectra: Sequence, recipe: Recipe, *, order=None, labels: Sequenc
     return result
 
 
-def _fit_each(spectra, recipe, labels, mode, step):
+def _fit_each(spectra, recipe, labels, mode, step, with_bg):
     results, singles = [], []
     start = None
     st = compile_problem(recipe)
     for j, (s, lab) in enumerate(zip(spectra, labels)):
-        r = fit(s, recipe, start=start)
+        r = fit(s, recipe, start=start, sigma_bg=with_bg)
         r.label = lab
         results.append(r)
         if mode == "propagate":
@@ -308,7 +312,7 @@ def _series_statistics(results) -> FitStatistics:
                          message="independent fits")
 
 
-def _fit_joint(spectra, recipe, labels, step):
+def _fit_joint(spectra, recipe, labels, step, with_bg):
     st = compile_problem(recipe, len(spectra), series=True)
     data = prepare_spectra(st, spectra)
     theta0 = data.theta0[0]
@@ -331,6 +335,8 @@ def _fit_joint(spectra, recipe, labels, step):
     for j, lab in enumerate(labels):
         results.append(spectrum_result(s, j, label=lab))
         step(j + 1, f"assembled {lab}")
+    if with_bg:
+        background_variants.apply(background_variants.spread(s), results)
     res = SeriesResult(results=results, labels=list(labels), recipe=recipe, mode="joint",
                        parameters=records, covariance=s.cov, covariance_names=list(st.var_names),
                        statistics=statistics, warnings=joint_notices(s)[:20])
@@ -355,22 +361,7 @@ def _static_prefit(st: Structure, spectra, recipe: Recipe, theta0: np.ndarray) -
     except FitError:                  # a static Shirley cannot be built: keep the plain starts
         return theta0
     sol = solve_trf(pre, pdata)
-    theta = np.array(theta0, dtype=float)
-    col = {n: k for k, n in enumerate(st.var_names)}
-    for k, n in enumerate(pre.var_names):
-        if n in col:
-            theta[col[n]] = sol.theta[k]
-    P = pre.values(sol.theta[None, :])
-    for j, seg in enumerate(pdata.segments):
-        _, bg, peaks = segment_model(pre, j, P, pdata)
-        from ..numerics.backgrounds import cumulative_integral
-        step_ = float(cumulative_integral(seg.x, peaks[0])[-1])
-        i_c0, i_k = (st.names[i] if i >= 0 else None for i in st.bg_idx[j])
-        if i_c0 in col:
-            theta[col[i_c0]] = float(bg[0, 0])
-        if i_k in col and step_ > 0:
-            theta[col[i_k]] = float((bg[0, -1] - bg[0, 0]) / step_)
-    return np.clip(theta, st.lo, st.hi)
+    return background_variants.carry_over(st, theta0, pre, pdata, sol.theta)
 
 
 __all__ = ["fit_series", "default_labels", "resolve_order", "spectrum_id", "MODES", "SeriesFit"]

@@ -13,6 +13,7 @@ from ..errors import FitError, Progress, tick
 from ..recipe.spec import Recipe
 from ..results import FitResult, Notice
 from ..spectrum import DIM
+from ..engine import background_variants
 from ..engine.assemble import solved, spectrum_result
 from ..engine.data import Data, prepare_spectra
 from ..engine.evaluate import evaluate
@@ -30,14 +31,15 @@ def _where(spectrum) -> dict:
 @single_threaded
 def fit(spectrum: xr.DataArray, recipe: Recipe, *, monte_carlo: int = 0,
         progress: Progress | None = None, seed: int = 0, start=None,
-        engine: str = "trf") -> FitResult:
+        engine: str = "trf", sigma_bg: bool | None = None) -> FitResult:
     """Fit one spectrum with a recipe.
 
     ``monte_carlo=N`` adds N refits of (best-fit model + Poisson noise), seeded by ``seed``, whose
     spread gives ``fraction_mc_stderr``. ``start`` overrides start values by parameter name (a
     dict or ``lmfit.Parameters``; used by series "propagate" mode). ``progress(done, total,
     message)`` returning True cancels. ``engine="lmfit"`` solves with lmfit's leastsq instead
-    (cross-check).
+    (cross-check). ``sigma_bg`` (default: the recipe's ``[background] sigma_bg``, on) adds the
+    background-systematic σ of every area and fraction (:mod:`xpsfit.engine.background_variants`).
 
     Charge reference: when ``recipe.charge_reference`` lies in the recipe's own region, the
     spectrum is fitted, its axis shifted so that the reference line sits at its energy
@@ -47,13 +49,15 @@ def fit(spectrum: xr.DataArray, recipe: Recipe, *, monte_carlo: int = 0,
     if engine not in ("trf", "lmfit"):
         raise FitError(f"unknown engine {engine!r} (choose trf or lmfit)")
     once = lambda sp: _fit_once(sp, recipe, monte_carlo=monte_carlo, progress=progress,
-                                seed=seed, start=start, engine=engine)
+                                seed=seed, start=start, engine=engine,
+                                sigma_bg=background_variants.wanted(recipe, sigma_bg))
     if references_own_region(recipe):
         return fit_referenced(spectrum, recipe, once)
     return once(spectrum)
 
 
-def _fit_once(spectrum, recipe, *, monte_carlo, progress, seed, start, engine) -> FitResult:
+def _fit_once(spectrum, recipe, *, monte_carlo, progress, seed, start, engine,
+              sigma_bg) -> FitResult:
     total = 1 + max(0, int(monte_carlo))
     tick(progress, 0, total, "fitting")
     st = compile_problem(recipe)
@@ -64,7 +68,10 @@ def _fit_once(spectrum, recipe, *, monte_carlo, progress, seed, start, engine) -
     else:
         sol = solve_trf(st, data, theta0, progress=progress, total=total,
                         where=_where(spectrum))
-    result = spectrum_result(solved(st, data, sol), 0)
+    s = solved(st, data, sol)
+    result = spectrum_result(s, 0)
+    if sigma_bg:
+        background_variants.apply(background_variants.spread(s), [result])
     tick(progress, 1, total, "fitted")
     if monte_carlo and monte_carlo > 0:
         _monte_carlo(result, st, data, sol, int(monte_carlo), seed, progress, total)

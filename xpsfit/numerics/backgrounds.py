@@ -131,17 +131,25 @@ def shirley(x, y, *, endpoints: int = 5, tol: float = 1e-6, max_iter: int = 100,
     return (bg, n_iter, converged) if return_info else bg
 
 
-def shirley_batch(x, y, *, endpoints: int = 5, tol: float = 1e-6, max_iter: int = 100
+def shirley_batch(x, y, *, endpoints=5, tol: float = 1e-6, max_iter: int = 100
                   ) -> tuple[np.ndarray, np.ndarray]:
     """:func:`shirley` for every row of ``y`` (B, N) at once: (backgrounds, converged (B,)).
 
-    Rows stop updating at the iteration where they converge, so each row gets exactly the
-    single-spectrum result; rows whose peak integral vanishes go through :func:`shirley`."""
+    ``endpoints`` is one count for every row or one per row (B,) — the background-systematics
+    variants compute several end-point widths of one spectrum in one call. Rows stop updating
+    at the iteration where they converge, so each row gets exactly the single-spectrum result;
+    rows whose peak integral vanishes go through :func:`shirley`."""
     x = np.asarray(x, dtype=float)
     y = np.atleast_2d(np.asarray(y, dtype=float))
     B = y.shape[0]
-    i_lo = y[:, :endpoints].mean(axis=1, keepdims=True)
-    i_hi = y[:, -endpoints:].mean(axis=1, keepdims=True)
+    ends = np.broadcast_to(np.asarray(endpoints, dtype=int), (B,))
+    if np.all(ends == ends[0]):
+        n = int(ends[0])
+        i_lo = y[:, :n].mean(axis=1, keepdims=True)
+        i_hi = y[:, -n:].mean(axis=1, keepdims=True)
+    else:
+        levels = np.array([endpoint_levels(row, n) for row, n in zip(y, ends)])
+        i_lo, i_hi = levels[:, :1], levels[:, 1:]
     step = i_hi - i_lo
     bg = np.repeat(i_lo, y.shape[1], axis=1)
     limit = tol * np.abs(step[:, 0])
@@ -164,10 +172,10 @@ def shirley_batch(x, y, *, endpoints: int = 5, tol: float = 1e-6, max_iter: int 
         active[a[conv | bad]] = False
         special[a[bad]] = True
     for b in np.flatnonzero(special):
-        bg[b], _, converged[b] = shirley(x, y[b], endpoints=endpoints, tol=tol,
+        bg[b], _, converged[b] = shirley(x, y[b], endpoints=int(ends[b]), tol=tol,
                                          max_iter=max_iter, return_info=True)
     for b in np.flatnonzero(~converged & ~special):
-        bg[b], converged[b] = _shirley_rescue(x, y[b], endpoints)
+        bg[b], converged[b] = _shirley_rescue(x, y[b], int(ends[b]))
     return bg, converged
 
 

@@ -45,7 +45,10 @@ SERIES_SHIFTS = ("per_spectrum", "none")
 _TOP_KEYS = ("region", "library", "lineshape", "shape", "shape_vary", "range", "background",
              "components", "links", "priors", "charge_reference", "series", "description")
 _BACKGROUND_KEYS = ("type", "endpoints", "tol", "max_iter", "tougaard_B", "tougaard_C",
-                    "tougaard_fit_B", "tougaard_C_prime", "tougaard_D")
+                    "tougaard_fit_B", "tougaard_C_prime", "tougaard_D", "sigma_bg",
+                    "sigma_bg_range")
+#: how far (eV) the background-systematics variants may move a region limit
+SIGMA_BG_RANGE_MAX = 5.0
 _COMPONENT_KEYS = ("species", "label", "position", "window", "fwhm", "fwhm_start", "lineshape",
                    "shape", "shape_vary", "area", "splitting", "splitting_sigma", "ratio",
                    "ratio_sigma", "name")
@@ -78,6 +81,9 @@ class BackgroundSpec:
                                   # use tougaard_B as given
     tougaard_C_prime: float = 1.0  # K(T) = B·T/((C + C'·T²)² + D·T²); C' = −1 with D: CasaXPS U 3
     tougaard_D: float = 0.0
+    sigma_bg: bool = True         # background-systematic σ from background variants
+                                  # (xpsfit.engine.background_variants)
+    sigma_bg_range: float = 0.4   # eV the variants move each region limit (at least one step)
 
 
 @dataclass
@@ -350,6 +356,11 @@ def _background(check: Checker, raw: Any) -> BackgroundSpec:
         bg.tougaard_C_prime = check.number(raw["tougaard_C_prime"], parts + ("tougaard_C_prime",))
     if "tougaard_D" in raw:
         bg.tougaard_D = check.number(raw["tougaard_D"], parts + ("tougaard_D",), nonneg=True)
+    if "sigma_bg" in raw:
+        bg.sigma_bg = check.boolean(raw["sigma_bg"], parts + ("sigma_bg",))
+    if "sigma_bg_range" in raw:
+        bg.sigma_bg_range = check.number(raw["sigma_bg_range"], parts + ("sigma_bg_range",),
+                                         positive=True, within=(0.0, SIGMA_BG_RANGE_MAX))
     return bg
 
 
@@ -566,6 +577,9 @@ def recipe_to_dict(recipe: Recipe) -> dict:
                          "tougaard_C": bg.tougaard_C, "tougaard_fit_B": bg.tougaard_fit_B}
     if (bg.tougaard_C_prime, bg.tougaard_D) != (1.0, 0.0):
         out["background"].update(tougaard_C_prime=bg.tougaard_C_prime, tougaard_D=bg.tougaard_D)
+    defaults = BackgroundSpec()
+    if (bg.sigma_bg, bg.sigma_bg_range) != (defaults.sigma_bg, defaults.sigma_bg_range):
+        out["background"].update(sigma_bg=bg.sigma_bg, sigma_bg_range=bg.sigma_bg_range)
     try:
         region = recipe.library.region(recipe.region)
     except LibraryError:
