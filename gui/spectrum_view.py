@@ -20,8 +20,9 @@ from .live_preview import LivePreview
 from .palette import species_colour, text_colour
 
 DIM = "binding_energy"
-#: the CasaXPS overlay's colour (one colour: its components are CasaXPS's, not species)
-CASA_COLOUR = "#c2185b"
+#: the CasaXPS overlay's colour: one colour (its components are CasaXPS's, not species), far from
+#: every species colour of the palette
+CASA_COLOUR = "#e0001b"
 
 
 def _colour(hex_colour: str, alpha: int = 255) -> QColor:
