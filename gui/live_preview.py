@@ -1,8 +1,10 @@
 """Live model preview while a marker or the range band is dragged.
 
-Every pointer move only records the latest request; one zero-delay timer evaluates it when the
+Every pointer move only records the latest request; one posted event evaluates it when the
 event loop is free again. Moves that arrive while an evaluation runs overwrite the request, so
 the work never queues: at most one evaluation is pending, always of the latest position. The
+event is posted at normal priority, so it runs before the window's (low-priority) repaint:
+the marker's move and the new curves are painted once, together. The
 model comes from ``xpsfit.evaluate_model`` — the engine's own evaluation at the shown fit's
 values with the dragged one replaced, no fit — and the refit still happens on release.
 """
@@ -10,9 +12,11 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Signal
 
 import xpsfit
+
+_RUN = QEvent.Type(QEvent.registerEventType())
 
 
 def marker_parameters(result, species: str, position: float) -> dict[str, float] | None:
@@ -38,10 +42,7 @@ class LivePreview(QObject):
         super().__init__(view)
         self.view = view
         self._latest: tuple | None = None
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(0)
-        self._timer.timeout.connect(self._run)
+        self._posted = False
         self.evaluated = 0             # evaluations done (requests coalesced away are not)
         self.requested = 0
         self.last_error = ""           # one line: why the latest request could not be drawn
@@ -56,18 +57,25 @@ class LivePreview(QObject):
     def _request(self, what: tuple) -> None:
         self.requested += 1
         self._latest = what
-        if not self._timer.isActive():
-            self._timer.start()
+        if not self._posted:
+            self._posted = True
+            QCoreApplication.postEvent(self, QEvent(_RUN))
+
+    def event(self, event) -> bool:  # noqa: D401 - Qt API
+        if event.type() == _RUN:
+            self._posted = False
+            self._run()
+            return True
+        return super().event(event)
 
     def cancel(self) -> None:
-        """Drop a request not yet evaluated (a new spectrum or fit is being shown)."""
-        self._timer.stop()
+        """Drop a request not yet evaluated (a new spectrum or fit is being shown); an event
+        already posted finds nothing to do."""
         self._latest = None
 
     def flush(self) -> None:
         """Evaluate the pending request now (tests, benchmarks)."""
-        if self._timer.isActive():
-            self._timer.stop()
+        if self._latest is not None:
             self._run()
 
     def _run(self) -> None:

@@ -435,15 +435,17 @@ class MainWindow(AnalysisMixin, ModelEditing, QMainWindow):
 
     def _apply_recipe(self, recipe) -> None:
         self.recipe = recipe
-        self.panel.show_recipe(recipe)
         refit = (self.auto_refit and recipe is not None and self.current is not None
                  and self.current in self.results)
         if refit:
-            # the plot keeps the previous fit until the new one arrives (no double redraw)
+            # the fit starts first and runs while the panels are updated; the plot keeps the
+            # previous fit until the new one arrives (no double redraw)
+            self.fit_current()
+            self.panel.show_recipe(recipe)
             self.view.move_markers(recipe.components)
             self.table.show_components(recipe, self.results.get(self.current))
-            self.fit_current()
         else:
+            self.panel.show_recipe(recipe)
             self.refresh()
 
     def _edit(self, change, text: str) -> bool:

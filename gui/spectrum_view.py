@@ -13,8 +13,9 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QFont
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtGui import QColor, QFont, QPen
+from PySide6.QtWidgets import (QCheckBox, QGraphicsPathItem, QHBoxLayout, QLabel, QSizePolicy,
+                               QVBoxLayout, QWidget)
 
 from .live_preview import LivePreview
 from .palette import species_colour, text_colour
@@ -100,6 +101,7 @@ class SpectrumView(QWidget):
         self.region.sigRegionChanged.connect(self._on_region_dragged)
         self.preview = LivePreview(self)
         self.previewing = False         # the fit items show a preview, not self.result
+        self._held: list = []           # (ViewBox, auto-range state) frozen during a preview
         self.casa_overlay = None        # the CasaOverlay shown (None: the block has no model)
         self._casa_items: list = []
         self.markers: dict[str, pg.InfiniteLine] = {}
@@ -127,7 +129,7 @@ class SpectrumView(QWidget):
         self.casa_box.setVisible(False)
         self.casa_note.setVisible(False)
         self.preview.cancel()
-        self.previewing = False
+        self._release_axes()
         self._fit_items = {}
         self.spectrum = None
         self.result = None
@@ -189,15 +191,19 @@ class SpectrumView(QWidget):
     def _draw_fit(self, curves: dict) -> None:
         x, bg = curves["x"], curves["background"]
         bg_item = pg.PlotDataItem(x, bg, pen=pg.mkPen("#555555", width=1.5, style=Qt.DashLine))
-        tops = {}
+        tops, fills = {}, {}
         for species, label, comp in zip(curves["species"], curves["labels"], curves["components"]):
             colour = species_colour(species)
             top = pg.PlotDataItem(x, bg + comp, pen=pg.mkPen(_colour(colour), width=1.2))
             self._add(self.main, top, label)
-            fill = pg.FillBetweenItem(top, bg_item, brush=pg.mkBrush(_colour(colour, 70)))
+            fill = QGraphicsPathItem()
+            fill.setBrush(pg.mkBrush(_colour(colour, 70)))
+            fill.setPen(QPen(Qt.NoPen))
+            fill.setPath(_band(x, bg, bg + comp))
             fill.setZValue(-10)
             self._add(self.main, fill)
             tops[species] = top
+            fills[species] = fill
         self._add(self.main, bg_item, "background")
         env = self._add(self.main, pg.PlotDataItem(x, curves["envelope"],
                                                    pen=pg.mkPen("#000000", width=2)), "envelope")
@@ -205,7 +211,7 @@ class SpectrumView(QWidget):
                                                       pen=pg.mkPen("#444444", width=1),
                                                       symbol="o", symbolSize=3, symbolPen=None,
                                                       symbolBrush=pg.mkBrush("#444444")))
-        self._fit_items = {"species": list(curves["species"]), "tops": tops,
+        self._fit_items = {"species": list(curves["species"]), "tops": tops, "fills": fills,
                            "background": bg_item, "envelope": env, "residual": resid}
 
     def _set_curves(self, curves: dict) -> None:
@@ -213,14 +219,15 @@ class SpectrumView(QWidget):
         items["background"].setData(x, bg)
         for species, comp in zip(curves["species"], curves["components"]):
             items["tops"][species].setData(x, bg + comp)
+            items["fills"][species].setPath(_band(x, bg, bg + comp))
         items["envelope"].setData(x, curves["envelope"])
         items["residual"].setData(x, curves["residual"])
 
     def _update_fit(self, result, curves: dict, markers: dict) -> None:
         self.result = result
         self.preview.cancel()
-        self.previewing = False
         self._set_curves(curves)
+        self._release_axes()
         self._suppress = True
         try:
             # a handle under the pointer stays there: a refit may land during the next drag
@@ -280,6 +287,8 @@ class SpectrumView(QWidget):
         curves = _curve_arrays(curves_ds, self.result)
         if list(curves["species"]) != list(self._fit_items["species"]):
             return
+        if not self.previewing:
+            self._hold_axes()
         self._set_curves(curves)
         self.previewing = True
 
@@ -288,7 +297,20 @@ class SpectrumView(QWidget):
         self.preview.cancel()
         if self.previewing and self.result is not None and self._fit_items:
             self._set_curves(_fit_curves(self.result))
+        self._release_axes()
+
+    def _hold_axes(self) -> None:
+        # the axes stay put while the pointer moves (no rescaled ticks and relayout, hence no
+        # second paint, per move); they follow again when the preview ends
+        self._held = [(vb, list(vb.state["autoRange"])) for vb in (self.main.vb, self.resid.vb)]
+        for vb, _state in self._held:
+            vb.disableAutoRange()
+
+    def _release_axes(self) -> None:
         self.previewing = False
+        held, self._held = self._held, []
+        for vb, (x, y) in held:
+            vb.enableAutoRange(x=x, y=y)
 
     def _on_marker_dragged(self, line) -> None:
         if not self._suppress:
@@ -360,6 +382,15 @@ class SpectrumView(QWidget):
             self.region.setRegion((lo, hi))
         finally:
             self._suppress = False
+
+
+def _band(x: np.ndarray, lower: np.ndarray, upper: np.ndarray):
+    """The closed outline between two curves on one axis (a component's fill). Built from the
+    arrays in one step (pyqtgraph's FillBetweenItem rebuilds it from both curves' painter paths
+    on every change of either: twice per component and update, the costliest part of one)."""
+    path = pg.arrayToQPath(np.concatenate([x, x[::-1]]), np.concatenate([upper, lower[::-1]]))
+    path.closeSubpath()
+    return path
 
 
 def _dragging(region) -> bool:
