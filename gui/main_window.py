@@ -106,6 +106,11 @@ class MainWindow(AnalysisMixin, ModelEditing, QMainWindow):
         self.last_fit_seconds = math.nan
         self.auto_refit = True
         self.casa_overlays = OverlayCache()
+        self._table_timer = QTimer(self)
+        self._table_timer.setSingleShot(True)
+        self._table_timer.setInterval(200)
+        self._table_timer.timeout.connect(
+            lambda: self.table.show_components(self.recipe, self.current_result()))
 
         self.view = SpectrumView()
         self.table = ComponentTable()
@@ -404,6 +409,7 @@ class MainWindow(AnalysisMixin, ModelEditing, QMainWindow):
 
     def refresh(self) -> None:
         """Redraw the plot and table for the current spectrum and recipe."""
+        self._table_timer.stop()
         if self.current is None:
             self.view.clear_plot()
             self.table.show_components(self.recipe, None)
@@ -438,12 +444,13 @@ class MainWindow(AnalysisMixin, ModelEditing, QMainWindow):
         refit = (self.auto_refit and recipe is not None and self.current is not None
                  and self.current in self.results)
         if refit:
-            # the fit starts first and runs while the panels are updated; the plot keeps the
-            # previous fit until the new one arrives (no double redraw)
+            # the plot keeps the previous fit until the new one arrives (no double redraw); the
+            # table shows the new start values only if the fit is slow: rebuilt now it would
+            # hold the interpreter while the fit thread needs it, and the result rebuilds it
             self.fit_current()
             self.panel.show_recipe(recipe)
             self.view.move_markers(recipe.components)
-            self.table.show_components(recipe, self.results.get(self.current))
+            self._table_timer.start()
         else:
             self.panel.show_recipe(recipe)
             self.refresh()
