@@ -97,8 +97,8 @@ class SpectrumView(QWidget):
                                           brush=pg.mkBrush(120, 120, 220, 14),
                                           hoverBrush=pg.mkBrush(120, 120, 220, 50))
         self.region.setZValue(-20)
-        self.region.sigRegionChangeFinished.connect(self._on_region_finished)
-        self.region.sigRegionChanged.connect(self._on_region_dragged)
+        self.region.sigRegionChangeFinished.connect(lambda _r: self._on_region(True))
+        self.region.sigRegionChanged.connect(lambda _r: self._on_region(False))
         self.preview = LivePreview(self)
         self.previewing = False         # the fit items show a preview, not self.result
         self._held: list = []           # (ViewBox, auto-range state) frozen during a preview
@@ -263,8 +263,8 @@ class SpectrumView(QWidget):
                                    label=label, labelOpts=opts)
             line.setToolTip(f"{label}: drag to move the start position; the fit reruns on release")
             line.species = species
-            line.sigPositionChangeFinished.connect(self._on_marker_finished)
-            line.sigPositionChanged.connect(self._on_marker_dragged)
+            line.sigPositionChangeFinished.connect(lambda ln: self._on_marker(ln, True))
+            line.sigPositionChanged.connect(lambda ln: self._on_marker(ln, False))
             self.main.addItem(line, ignoreBounds=True)
             self.markers[species] = line
 
@@ -312,15 +312,6 @@ class SpectrumView(QWidget):
         for vb, (x, y) in held:
             vb.enableAutoRange(x=x, y=y)
 
-    def _on_marker_dragged(self, line) -> None:
-        if not self._suppress:
-            self.preview.request_marker(line.species, float(line.value()))
-
-    def _on_region_dragged(self, _region) -> None:
-        if not self._suppress:
-            lo, hi = self.region.getRegion()
-            self.preview.request_range(lo, hi)
-
     # ----------------------------------------------------------------------------- CasaXPS
     def show_casa_model(self, overlay) -> None:
         """Show ``overlay`` (a :class:`~xpsfit_gui.casa_overlay.CasaOverlay`, None for a block
@@ -367,14 +358,23 @@ class SpectrumView(QWidget):
         self.show_casa_model(overlay)
 
     # ----------------------------------------------------------------------------- signals
-    def _on_marker_finished(self, line) -> None:
-        if not self._suppress:
+    def _on_marker(self, line, released: bool) -> None:
+        """A marker moved (a preview) or was released (the main window's edit and refit)."""
+        if self._suppress:
+            return
+        if released:
             self.markerMoved.emit(line.species, float(line.value()))
+        else:
+            self.preview.request_marker(line.species, float(line.value()))
 
-    def _on_region_finished(self, _region) -> None:
-        if not self._suppress:
-            lo, hi = self.region.getRegion()
-            self.rangeChanged.emit(float(min(lo, hi)), float(max(lo, hi)))
+    def _on_region(self, released: bool) -> None:
+        if self._suppress:
+            return
+        lo, hi = sorted(self.region.getRegion())
+        if released:
+            self.rangeChanged.emit(float(lo), float(hi))
+        else:
+            self.preview.request_range(lo, hi)
 
     def set_range_silently(self, lo: float, hi: float) -> None:
         self._suppress = True
