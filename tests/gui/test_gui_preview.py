@@ -2,12 +2,17 @@
 while the pointer moves; the refit comes on release."""
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
 import xpsfit
 
-from gui_helpers import EXAMPLES, wait_idle
+from gui_helpers import EXAMPLES, ROOT, wait_idle
+
+# screenshots go to docs/img only when asked (XPSFIT_DOC_IMAGES=1): a test run never edits the repo
+IMG = ROOT / "docs" / "img" if os.environ.get("XPSFIT_DOC_IMAGES") else None
 
 S2P_43V = (0, 8)      # cnf_series.vms block 8: S 2p at 4.3 V, four doublets
 
@@ -43,7 +48,7 @@ def _top(x, y) -> float:
     return float(x[int(np.argmax(y))])
 
 
-def test_dragging_a_marker_previews_the_model_then_the_release_refits(fitted, qtbot):
+def test_dragging_a_marker_previews_the_model_then_the_release_refits(fitted, qtbot, tmp_path):
     w, view = fitted, fitted.view
     result = w.current_result()
     before = _drawn(view)
@@ -71,6 +76,8 @@ def test_dragging_a_marker_previews_the_model_then_the_release_refits(fitted, qt
     assert np.array_equal(_drawn(view)["envelope"], core["envelope"].values)
     assert not np.allclose(_drawn(view)["envelope"], before["envelope"])
     assert np.max(np.abs(_drawn(view)["residual"])) > np.max(np.abs(before["residual"]))
+    shot = (IMG or tmp_path) / "gui_drag_preview.png"        # mid-drag: PS4 1.25 eV low
+    assert view.grab().save(str(shot))
 
     # release: the recipe takes the position (window moved along) and the spectrum is refitted
     line.sigPositionChangeFinished.emit(line)
