@@ -139,3 +139,18 @@ def test_a_file_without_a_casaxps_model_has_no_overlay(window, cnf_series):
     assert view.casa_overlay is None and view._casa_items == []
     assert not view.casa_box.isVisibleTo(window) and not view.casa_note.isVisibleTo(window)
     assert _casa_pixels(view) == 0
+
+
+def test_a_calibrated_spectrum_draws_its_casaxps_model_moved_with_it():
+    """The CasaXPS model is in the file's frame: after a charge shift of the spectrum it is
+    evaluated on the unshifted axis and drawn moved with the data, not re-fitted to the shift."""
+    import numpy as np
+
+    from xpsfit_gui.casa_overlay import casa_overlay
+    spectrum = xpsfit.read(real_file(CELLULOSE))[1]
+    base, moved = casa_overlay(spectrum), casa_overlay(xpsfit.shift(spectrum, 1.5))
+    assert base.drawn and moved.drawn and "moved +1.50 eV" in moved.label
+    assert np.allclose(moved.x, base.x + 1.5)
+    assert np.allclose(moved.envelope, base.envelope)
+    for name, position in base.positions.items():
+        assert moved.positions[name] == pytest.approx(position + 1.5, abs=1e-9)
