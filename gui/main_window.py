@@ -20,6 +20,7 @@ import xpsfit
 
 from . import recipe_edit
 from .analysis import AnalysisMixin
+from .casa_overlay import OverlayCache
 from .commands import RecipeEdit
 from .component_table import ComponentTable
 from .file_tree import FileTree, spectrum_caption
@@ -104,6 +105,12 @@ class MainWindow(AnalysisMixin, ModelEditing, QMainWindow):
         self._error_box: QMessageBox | None = None
         self.last_fit_seconds = math.nan
         self.auto_refit = True
+        self.casa_overlays = OverlayCache()
+        self._table_timer = QTimer(self)
+        self._table_timer.setSingleShot(True)
+        self._table_timer.setInterval(200)
+        self._table_timer.timeout.connect(
+            lambda: self.table.show_components(self.recipe, self.current_result()))
 
         self.view = SpectrumView()
         self.table = ComponentTable()
@@ -402,6 +409,7 @@ class MainWindow(AnalysisMixin, ModelEditing, QMainWindow):
 
     def refresh(self) -> None:
         """Redraw the plot and table for the current spectrum and recipe."""
+        self._table_timer.stop()
         if self.current is None:
             self.view.clear_plot()
             self.table.show_components(self.recipe, None)
@@ -410,7 +418,9 @@ class MainWindow(AnalysisMixin, ModelEditing, QMainWindow):
         result = self.results.get(self.current)
         rng = self.recipe.range if self.recipe is not None else None
         comps = self.recipe.components if self.recipe is not None else None
-        self.view.show_spectrum(self._shown_spectrum(spectrum, result), rng, result, comps)
+        shown = self._shown_spectrum(spectrum, result)
+        self.view.show_spectrum(shown, rng, result, comps)
+        self.view.show_casa_model(self.casa_overlays.get(shown))
         self.table.show_components(self.recipe if self.recipe is not None else
                                    (result.recipe if result is not None else None), result)
         self._show_calibration(result)
@@ -431,15 +441,18 @@ class MainWindow(AnalysisMixin, ModelEditing, QMainWindow):
 
     def _apply_recipe(self, recipe) -> None:
         self.recipe = recipe
-        self.panel.show_recipe(recipe)
         refit = (self.auto_refit and recipe is not None and self.current is not None
                  and self.current in self.results)
         if refit:
-            # the plot keeps the previous fit until the new one arrives (no double redraw)
-            self.view.move_markers(recipe.components)
-            self.table.show_components(recipe, self.results.get(self.current))
+            # the plot keeps the previous fit until the new one arrives (no double redraw); the
+            # table shows the new start values only if the fit is slow: rebuilt now it would
+            # hold the interpreter while the fit thread needs it, and the result rebuilds it
             self.fit_current()
+            self.panel.show_recipe(recipe)
+            self.view.move_markers(recipe.components)
+            self._table_timer.start()
         else:
+            self.panel.show_recipe(recipe)
             self.refresh()
 
     def _edit(self, change, text: str) -> bool:
@@ -459,6 +472,7 @@ class MainWindow(AnalysisMixin, ModelEditing, QMainWindow):
     def _on_marker_moved(self, species: str, position: float) -> None:
         if self.recipe is not None and any(c.species == species and c.position == position
                                            for c in self.recipe.components):
+            self.view.end_preview()
             return
         self._edit(lambda r: recipe_edit.edit_component(r, species, "position", position),
                    f"move {species} to {position:.2f} eV")
@@ -466,6 +480,7 @@ class MainWindow(AnalysisMixin, ModelEditing, QMainWindow):
     def _on_range_changed(self, lo: float, hi: float) -> None:
         current = self.recipe.range if self.recipe is not None else None
         if current is not None and abs(current[0] - lo) < 1e-9 and abs(current[1] - hi) < 1e-9:
+            self.view.end_preview()
             return      # a programmatic set or a click without a move: nothing to undo
         self._edit(lambda r: recipe_edit.with_range(r, lo, hi), f"range {lo:.1f}–{hi:.1f} eV")
 
@@ -685,6 +700,8 @@ class MainWindow(AnalysisMixin, ModelEditing, QMainWindow):
         if self._pending is not None:
             pending, self._pending = self._pending, None
             self._start_job(*pending)
+        else:
+            self.view.end_preview()     # a failed or cancelled refit leaves no preview shown
 
     def cancel_fit(self) -> None:
         self._pending = None

@@ -27,6 +27,7 @@ _API = {
     "Recipe": ("xpsfit.recipe.spec", "Recipe"),
     "fit": ("xpsfit.fitting.single", "fit"),
     "fit_series": ("xpsfit.fitting.series", "fit_series"),
+    "evaluate_model": ("xpsfit.fitting.preview", "evaluate_model"),
     "presence_of": ("xpsfit.fitting.series", "presence_of"),
     "Notice": ("xpsfit.results", "Notice"),
     "LINESHAPES": ("xpsfit.numerics.lineshapes", "LINESHAPES"),

@@ -42,7 +42,7 @@ NOTICE_CODES = ("at_bound", "zero_area", "no_uncertainty", "covariance_singular"
                 "prior_pull", "background_not_converged", "undetermined_parameters",
                 "charge_reference", "monte_carlo", "range_clipped", "chi2", "chi2_relative",
                 "residual_structure", "main_at_bound", "background_above_data",
-                 "fraction_uncertain", "model_incomplete", "background_variants", "other")
+                "fraction_uncertain", "model_incomplete", "background_variants", "other")
 
 
 @dataclass

@@ -215,6 +215,24 @@ def _not_modelled(recipe) -> str:
     return recipe.library.region(recipe.region).not_modelled
 
 
+def model_curves(st: Structure, data: Data, P: np.ndarray, j: int) -> xr.Dataset:
+    """The curves of spectrum j at parameter values ``P`` (nP + 1,): data, envelope, background,
+    normalised residual, σ and one row per component — the ``FitResult.curves`` schema, for a
+    fit and for a model evaluated without one alike."""
+    seg = data.segments[j]
+    comps, bg, total = segment_model(st, j, np.asarray(P, dtype=float)[None, :], data)
+    comps, bg = comps[0], bg[0]
+    env = total[0] + bg
+    y = seg.y[0]
+    return xr.Dataset(
+        {"data": (DIM, y), "envelope": (DIM, env), "background": (DIM, bg),
+         "residual": (DIM, (y - env) / seg.sigma[0],
+                      {"long_name": "normalised residual (data − model)/σ"}),
+         "sigma": (DIM, seg.sigma[0]), "components": (("species", DIM), comps),
+         "label": ("species", [c.label for c in st.components])},
+        coords={DIM: (DIM, seg.x, {"units": "eV"}), "species": st.species})
+
+
 def spectrum_result(s: Solved, j: int, *, label: str = "", monte_carlo: int = 0) -> FitResult:
     """The FitResult of spectrum j of a solved problem (see the module docstring)."""
     st, seg = s.st, s.data.segments[j]
@@ -224,11 +242,10 @@ def spectrum_result(s: Solved, j: int, *, label: str = "", monte_carlo: int = 0)
     cov_j = None
     if s.cov is not None and free_names:
         cov_j = uncertainty.propagate(free_grads, s.cov)
-    comps, bg, total = segment_model(st, j, s.P[None, :], s.data)
-    comps, bg, total = comps[0], bg[0], total[0]
-    env = total + bg
+    curves = model_curves(st, s.data, s.P, j)
+    comps, bg = curves["components"].values, curves["background"].values
+    env, norm_resid = curves["envelope"].values, curves["residual"].values
     y = seg.y[0]
-    norm_resid = (y - env) / seg.sigma[0]
     n = seg.n
     chi_j = float(norm_resid @ norm_resid)
     nv = len(free_names)
@@ -245,12 +262,6 @@ def spectrum_result(s: Solved, j: int, *, label: str = "", monte_carlo: int = 0)
     st_ = FitStatistics(chisqr=chi_j + prior_chi, redchi=redchi, aic=aic, bic=bic, ndata=n,
                         nvarys=nv, nfev=s.nfev, success=s.success, message=s.message,
                         abbe=stats.abbe(norm_resid), prior_chisqr=prior_chi)
-    curves = xr.Dataset(
-        {"data": (DIM, y), "envelope": (DIM, env), "background": (DIM, bg),
-         "residual": (DIM, norm_resid, {"long_name": "normalised residual (data − model)/σ"}),
-         "sigma": (DIM, seg.sigma[0]), "components": (("species", DIM), comps),
-         "label": ("species", [c.label for c in st.components])},
-        coords={DIM: (DIM, seg.x, {"units": "eV"}), "species": st.species})
     lab = label or str(spectrum.attrs.get("label", "") or spectrum.attrs.get("block_name", ""))
     return FitResult(spectrum=spectrum, recipe=st.recipe, parameters=records, covariance=cov_j,
                      covariance_names=free_names, components=components, curves=curves,
@@ -392,4 +403,4 @@ def joint_notices(s: Solved) -> list[Notice]:
     return out
 
 
-__all__ = ["Solved", "solved", "spectrum_result", "joint_records", "joint_notices"]
+__all__ = ["Solved", "solved", "model_curves", "spectrum_result", "joint_records", "joint_notices"]

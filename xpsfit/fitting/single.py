@@ -78,8 +78,9 @@ def _fit_once(spectrum, recipe, *, monte_carlo, progress, seed, start, engine,
     return result
 
 
-def apply_start(st: Structure, theta0: np.ndarray, start) -> np.ndarray:
-    """θ with the free variables named in ``start`` (dict or lmfit.Parameters) replaced."""
+def apply_start(st: Structure, theta0: np.ndarray, start, *, clip: bool = True) -> np.ndarray:
+    """θ with the free variables named in ``start`` (dict or lmfit.Parameters) replaced, kept
+    inside the bounds unless ``clip`` is False (a model shown at a dragged value)."""
     if not start:
         return theta0
     values = {n: p.value for n, p in start.items()} if hasattr(start, "valuesdict") \
@@ -89,7 +90,7 @@ def apply_start(st: Structure, theta0: np.ndarray, start) -> np.ndarray:
         v = values.get(name)
         if v is not None and np.isfinite(v):
             theta[k] = float(v)
-    return np.clip(theta, st.lo, st.hi)
+    return np.clip(theta, st.lo, st.hi) if clip else theta
 
 
 def lmfit_parameters(st: Structure, theta: np.ndarray):
