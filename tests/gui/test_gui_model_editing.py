@@ -4,6 +4,8 @@ bounds, the range fields and background parameters, rename, delete, undo — ass
 fitted numbers, on rendered pixels, and that the saved TOML reproduces the fit headless."""
 from __future__ import annotations
 
+import dataclasses
+
 import os
 
 import sys
@@ -459,8 +461,16 @@ def test_rename_dialog_renames_row_recipe_links_and_legend(s2p, qtbot):
 
 def test_line_shape_column_and_vary_toggle_edit_the_recipe(s2p, qtbot, tmp_path):
     """Per-row line shape typed into the table, its shape value fitted (Vary shape) and shown
-    ± σ, a bad name refused with one line; the saved TOML reproduces the fit headless."""
+    ± σ, a bad name refused with one line; the saved TOML reproduces the fit headless. The
+    example fits one shared η; held shapes (recipe init --fixed-shape) are the case where a
+    per-row toggle matters, so the recipe starts with shapes held."""
     w = s2p
+    held = dataclasses.replace(w.recipe, shape_vary=False,
+                               series=dataclasses.replace(w.recipe.series,
+                                                          shared=["position", "fwhm"]))
+    w.set_recipe(held, "hold shapes")
+    w.fit_current()
+    wait_idle(qtbot, w)
     assert w.table.value("S0", "Line shape") == "pseudo_voigt"
     assert w.table.value("S0", "Shape fitted") == "eta=0.2"
     _type(w, qtbot, "polysulfide", "Line shape", "gl_sum")
