@@ -177,7 +177,7 @@ def test_linear_response_agrees_with_full_refits_on_known_truth():
     np.testing.assert_allclose(spread_.fraction_sigma[0], full_sigma, rtol=0.25, atol=3e-3)
 
 
-def test_joint_series_gets_sigma_bg_per_spectrum_and_presence_uses_sigma_total():
+def test_joint_series_gets_sigma_bg_per_spectrum_and_presence_tiers_use_sigma_total():
     from series_data import synth_series
     spectra = synth_series()
     recipe = _static(synth_recipe(), range=(156.0, 166.0))
@@ -189,10 +189,12 @@ def test_joint_series_gets_sigma_bg_per_spectrum_and_presence_uses_sigma_total()
     for t in res.presence:
         c = res.results[t.series_index].component(t.species)
         assert t.area_stderr == c.area_stderr_total
+        # two tiers (xpsfit.fitting.presence): detected against σ_stat, robust against σ_total
         if t.present:
-            assert c.area > 3 * c.area_stderr_total
+            assert c.area > 3 * c.area_stderr
         elif t.p_value < 0.05:          # the F-test alone would call it present
-            assert c.area <= 3 * c.area_stderr_total
+            assert c.area <= 3 * c.area_stderr
+        assert t.background_robust == (t.present and c.area > 3 * c.area_stderr_total)
     off = xpsfit.fit_series(spectra, recipe, sigma_bg=False)
     assert all(math.isnan(c.fraction_stderr_bg) for r in off.results for c in r.components)
 

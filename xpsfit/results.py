@@ -308,8 +308,11 @@ class PresenceTest:
     fraction: float
     fraction_stderr: float        # σ_total (statistical and background-systematic)
     area: float
-    area_stderr: float            # σ_total, the σ of the 3σ rule
+    area_stderr: float            # σ_total (statistical and background-systematic)
     upper_limit: float = math.nan  # fraction upper limit when not detected
+    # the area also exceeds 3σ_total: no reasonable background choice removes it (True when
+    # σ_bg is off); a detection that is not robust is named in the onset sentence
+    background_robust: bool = True
 
 
 @dataclass
