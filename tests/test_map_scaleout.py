@@ -257,3 +257,18 @@ def test_a_dask_worker_solves_with_one_blas_thread(stored, recipe, monkeypatch):
         before, seen, after = list(client.run(probe).values())[0]
     assert before == cores and after == cores          # the worker's own setting, restored
     assert seen and set(seen) == {1}
+
+
+def test_an_in_memory_map_is_cut_before_it_enters_the_task_graph():
+    """fit_map on a numpy-backed map: every block in the graph is one chunk of rows, so a
+    worker process is sent its own rows, never the whole map."""
+    from xpsfit.fitting.maps import _pixel_rows, energy_last
+    data = energy_last(demo_map(6, 5, seed=3)[0])
+    flat = _pixel_rows(data, 30, 7)
+    arrays = [v for v in dict(flat.__dask_graph__()).values() if isinstance(v, np.ndarray)]
+    assert len(arrays) == 5 and max(a.shape[0] for a in arrays) == 7
+    assert sum(a.nbytes for a in arrays) == data.values.nbytes
+    np.testing.assert_array_equal(flat.compute(scheduler="sync"),
+                                  data.values.reshape(30, -1))
+    lazy = data.chunk({"y": 2})                         # a dask-backed map stays lazy
+    assert _pixel_rows(lazy, 30, 7).chunks[0] == (7, 7, 7, 7, 2)
