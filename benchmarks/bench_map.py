@@ -160,45 +160,68 @@ def _peak_rss_mib(pid: int) -> float:
     return float("nan")
 
 
+def _children(pid: int) -> list[int]:
+    """Descendants of ``pid`` from /proc/<pid>/task/*/children (not a scan of every process)."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as fh:
+                    kids = [int(k) for k in fh.read().split()]
+                out += kids
+                todo += kids
+        except OSError:
+            pass
+    return out
+
+
+def _rss_mib(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2 ** 20
+    except OSError:
+        return 0.0
+
+
 class _Memory:
     """Peak RSS of this process and of every descendant (workers), and the peak of their sum,
-    sampled every 0.1 s in a thread (a worker's own peak is the kernel's, not a sample)."""
+    sampled every 0.2 s in a thread (a process's own peak is the kernel's VmHWM, not a sample).
+    ``cpu`` is the sampler's own CPU time, to be taken off the parent's."""
 
     def __init__(self):
         import threading
-        import psutil
-        self._me = psutil.Process()
         self.peak: dict[int, float] = {}
         self.total = 0.0
+        self.cpu = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _sample(self):
-        import psutil
+        me = os.getpid()
         total = 0.0
-        for p in [self._me, *self._me.children(recursive=True)]:
-            try:
-                total += p.memory_info().rss / 2 ** 20
-                self.peak[p.pid] = max(self.peak.get(p.pid, 0.0), _peak_rss_mib(p.pid))
-            except psutil.Error:
-                pass
+        for pid in [me, *_children(me)]:
+            total += _rss_mib(pid)
+            self.peak[pid] = max(self.peak.get(pid, 0.0), _peak_rss_mib(pid))
         self.total = max(self.total, total)
 
     def _run(self):
-        while not self._stop.wait(0.1):
+        while not self._stop.wait(0.2):
             self._sample()
+        self.cpu = time.thread_time()
 
     def __enter__(self):
         self._thread.start()
         return self
 
     def __exit__(self, *exc):
-        self._sample()
         self._stop.set()
         self._thread.join()
+        self._sample()
 
     def workers(self) -> list[float]:
-        return sorted((v for k, v in self.peak.items() if k != self._me.pid), reverse=True)
+        return sorted((v for k, v in self.peak.items() if k != os.getpid() and v == v),
+                      reverse=True)
 
 
 def _worker_cpu(client) -> float:
@@ -237,7 +260,7 @@ def _child(job: dict) -> dict:
     with _Memory() as mem:
         if kind == "pool":
             r, cpu, busy = measured(jobs=workers)   # the pool's children are reaped: counted
-            worker_cpu = cpu if workers == 1 else _cpu(resource.RUSAGE_CHILDREN)
+            worker_cpu = None if workers == 1 else _cpu(resource.RUSAGE_CHILDREN)
         else:
             from distributed import Client, LocalCluster
             with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
@@ -248,6 +271,8 @@ def _child(job: dict) -> dict:
                 worker_cpu = _worker_cpu(client) - w0
                 cpu += worker_cpu
     os.unlink(out)
+    cpu -= mem.cpu
+    worker_cpu = cpu if worker_cpu is None else worker_cpu     # in-process: the parent fits
     n = r["pixels"]
     result.update(
         spectra=n, seconds=r["seconds"], rate=n / r["seconds"], cpu_ms=1e3 * cpu / n,
