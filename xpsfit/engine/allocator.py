@@ -5,9 +5,10 @@ A dask ``Nanny`` starts every worker with ``MALLOC_TRIM_THRESHOLD_=65536`` (its
 variable also switches off glibc's *dynamic* mmap threshold, so every numpy temporary over 128 KiB
 — the engine's (batch, lines, points) arrays and the re-seeding grids are 0.3–20 MB — is a fresh
 ``mmap`` whose pages are faulted in and zeroed again, and freed memory is trimmed back at once.
-Measured on the 2-core machine (``benchmarks/bench_map.py --only worker``): 7.0–7.5 ms CPU per
-spectrum in such a worker against 4.0–4.5 ms in-process; the same variable set on a plain process
-costs the same +60 %, and the thresholds below bring both back to the in-process cost.
+Measured on the 2-core machine (``benchmarks/bench_map.py --only worker``, docs/maps.md): 10.6 ms
+CPU and 1 606 page faults per spectrum in such a worker against 4.2 ms and 1 in-process; the
+variable alone on a plain process costs +40–65 %; with the thresholds below the worker is back at
+5.1 ms (its event loop included) and 7 page faults.
 
 :func:`reuse_freed_memory` sets the mmap threshold to 32 MiB and the trim threshold to 64 MiB —
 the ceiling glibc's own dynamic rule reaches (``DEFAULT_MMAP_THRESHOLD_MAX`` on 64-bit, trim =

@@ -86,8 +86,8 @@ def _fit_rows(rows: np.ndarray, recipe: Recipe, x: np.ndarray, attrs: dict) -> n
     flat = np.asarray(rows, dtype=float).reshape(-1, rows.shape[-1])
     if flat.shape[0] == 0:
         return np.zeros(shape + (BatchResult.n_columns(len(recipe.components)),))
-    # in the process that fits (a dask worker is spawned with a malloc setting that costs this
-    # engine ~60 % more CPU, see engine/allocator.py), so it is set here and not by the caller
+    # in the process that fits: a dask worker is spawned with a malloc setting that cost this
+    # engine 1.5–2.5× the CPU (engine/allocator.py), so it is set here, not by the caller
     reuse_freed_memory()
     res = fit_spectra(recipe, x, flat, attrs)
     return res.packed().reshape(shape + (-1,))
