@@ -220,7 +220,7 @@ class _Memory:
         self._sample()
 
     def workers(self) -> list[float]:
-        return sorted((v for k, v in self.peak.items() if k != os.getpid() and v == v),
+        return sorted((v for k, v in self.peak.items() if k != os.getpid() and v > 0),
                       reverse=True)
 
 
@@ -279,7 +279,9 @@ def _child(job: dict) -> dict:
         worker_cpu_ms=1e3 * worker_cpu / n,
         # CPU the rest of the machine used meanwhile, in cores: other engineers' jobs
         others=max(0.0, (busy - cpu) / r["seconds"]), load_after=os.getloadavg()[0],
-        parent_mib=mem.peak.get(os.getpid(), float("nan")), workers_mib=mem.workers(),
+        parent_mib=mem.peak.get(os.getpid(), float("nan")),
+        # the largest children are the workers (the others: multiprocessing's resource tracker)
+        workers_mib=mem.workers()[:workers] if kind == "cluster" or workers > 1 else [],
         total_mib=mem.total)
     return result
 
