@@ -34,7 +34,8 @@ def reuse_freed_memory() -> bool:
         return True
     import ctypes
     import platform
-    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+    import sys
+    if not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc":
         return False
     try:
         libc = ctypes.CDLL(None)
