@@ -177,3 +177,98 @@ def test_in_memory_source_resumes_and_an_empty_start_is_not_a_conflict(stored, r
     summary = fit_map_to_hdf5(data, recipe, out, chunk=10, jobs=1)
     assert summary["resumed"] == 2 and summary["chunks"] == 3
     _same(load_map_result(out), reference)
+
+
+def _faults_per_2mib_array() -> float:
+    """Minor page faults per allocate-touch-free of a 2 MiB array: ~512 when every such
+    temporary is a fresh mmap (glibc with MALLOC_TRIM_THRESHOLD_ set), ~0 when freed memory
+    is reused."""
+    import resource
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(40):
+        a = np.ones(2 ** 18)
+        del a
+    return (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 40
+
+
+def test_a_dask_worker_reuses_freed_memory_after_its_first_chunk(stored, reference, recipe,
+                                                                  tmp_path):
+    """A Nanny-spawned worker has MALLOC_TRIM_THRESHOLD_=65536 (dask's default), which made
+    every numpy temporary a page-faulting mmap (~1.6× the CPU per spectrum); the map task sets
+    glibc's thresholds back in the worker itself."""
+    import platform
+    from distributed import Client, LocalCluster
+    if platform.libc_ver()[0] != "glibc":
+        pytest.skip("the allocator setting is glibc's")
+    path, _ = stored
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                      dashboard_address=":0") as cluster, Client(cluster) as client:
+        env = client.run(lambda: os.environ.get("MALLOC_TRIM_THRESHOLD_"))
+        assert list(env.values()) == ["65536"]
+        before = list(client.run(_faults_per_2mib_array).values())[0]
+        fit_map_to_hdf5(path, recipe, tmp_path / "res.h5", chunk=15, client=client)
+        after = list(client.run(_faults_per_2mib_array).values())[0]
+    assert before > 400 and after < 20, (before, after)
+    _same(load_map_result(tmp_path / "res.h5"), reference)
+
+
+def test_a_dask_worker_solves_with_one_blas_thread(stored, recipe, monkeypatch):
+    """The one-BLAS-thread limit holds inside a worker whose BLAS is started with every core:
+    BLAS threads are read in the worker during each solve, and after the fit."""
+    from distributed import Client, LocalCluster
+    import dask
+    from xpsfit.fitting.maps import _fit_chunk
+    cores = os.cpu_count() or 1
+    if cores < 2:
+        pytest.skip("one core: BLAS has one thread anyway")
+    path, data = stored
+    src = _MapSource(path)
+    try:
+        task = _StoredRows(str(path), 0, 2, src.flip)
+        x, attrs = src.x, dict(src.attrs, region=recipe.region)
+    finally:
+        src.close()
+
+    def probe():
+        from threadpoolctl import threadpool_info
+        import xpsfit.fitting.pixels as pixels
+
+        def blas_threads():
+            return max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
+        seen, solve = [], pixels.solve_lm
+
+        def watched(*a, **k):
+            seen.append(blas_threads())
+            return solve(*a, **k)
+        before = blas_threads()
+        pixels.solve_lm = watched
+        try:
+            _fit_chunk(task, recipe, x, attrs)
+        finally:
+            pixels.solve_lm = solve
+        return before, seen, blas_threads()
+
+    # the nanny of an earlier LocalCluster leaves OMP_NUM_THREADS=1 … in this process's environ
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.setenv(name, str(cores))
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": {}}), \
+            LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                         dashboard_address=":0") as cluster, Client(cluster) as client:
+        before, seen, after = list(client.run(probe).values())[0]
+    assert before == cores and after == cores          # the worker's own setting, restored
+    assert seen and set(seen) == {1}
+
+
+def test_an_in_memory_map_is_cut_before_it_enters_the_task_graph():
+    """fit_map on a numpy-backed map: every block in the graph is one chunk of rows, so a
+    worker process is sent its own rows, never the whole map."""
+    from xpsfit.fitting.maps import _pixel_rows, energy_last
+    data = energy_last(demo_map(6, 5, seed=3)[0])
+    flat = _pixel_rows(data, 30, 7)
+    arrays = [v for v in dict(flat.__dask_graph__()).values() if isinstance(v, np.ndarray)]
+    assert len(arrays) == 5 and max(a.shape[0] for a in arrays) == 7
+    assert sum(a.nbytes for a in arrays) == data.values.nbytes
+    np.testing.assert_array_equal(flat.compute(scheduler="sync"),
+                                  data.values.reshape(30, -1))
+    lazy = data.chunk({"y": 2})                         # a dask-backed map stays lazy
+    assert _pixel_rows(lazy, 30, 7).chunks[0] == (7, 7, 7, 7, 2)

@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from ..engine.allocator import reuse_freed_memory
 from ..errors import Cancelled, FileFormatError, FitError, XpsfitError
 from .pixels import PER_SPECIES, SCALARS, BatchResult, fit_spectra, unpack_columns
 from ..recipe.spec import Recipe
@@ -85,6 +86,9 @@ def _fit_rows(rows: np.ndarray, recipe: Recipe, x: np.ndarray, attrs: dict) -> n
     flat = np.asarray(rows, dtype=float).reshape(-1, rows.shape[-1])
     if flat.shape[0] == 0:
         return np.zeros(shape + (BatchResult.n_columns(len(recipe.components)),))
+    # in the process that fits: a dask worker is spawned with a malloc setting that cost this
+    # engine 1.5–2.5× the CPU (engine/allocator.py), so it is set here, not by the caller
+    reuse_freed_memory()
     res = fit_spectra(recipe, x, flat, attrs)
     return res.packed().reshape(shape + (-1,))
 
@@ -150,11 +154,8 @@ def fit_map(data: xr.DataArray, recipe, *, chunks: int | None = None, client=Non
         _tick(progress, 1, 1, "map fitted")
         return _dataset(packed, _species(recipe), lead, coords, out_attrs)
 
-    import dask.array as da
     chunk = int(chunks or _auto_chunk(n_pix, workers))
-    arr = data.data if is_dask else da.from_array(np.asarray(data.values),
-                                                    chunks=(-1,) * len(lead_shape) + (-1,))
-    flat = arr.reshape((n_pix, x.size)).rechunk((chunk, -1))
+    flat = _pixel_rows(data, n_pix, chunk)
     stacked = xr.DataArray(flat, dims=("pixel", DIM))
     n_col = BatchResult.n_columns(len(recipe.components))
     result = xr.apply_ufunc(
@@ -166,6 +167,17 @@ def fit_map(data: xr.DataArray, recipe, *, chunks: int | None = None, client=Non
                       progress=progress, serial=serial)
     packed = np.asarray(packed).reshape(lead_shape + (n_col,))
     return _dataset(packed, _species(recipe), lead, coords, out_attrs)
+
+
+def _pixel_rows(data: xr.DataArray, n_pix: int, chunk: int):
+    """The map as a dask array (pixel, energy) of ``chunk``-row blocks. An in-memory map is cut
+    here, so that each task carries only its own rows: rechunked from one whole-map block, every
+    task was sent the whole map on the process pool."""
+    import dask.array as da
+    n = data.shape[-1]
+    if getattr(data.data, "dask", None) is not None:
+        return data.data.reshape((n_pix, n)).rechunk((chunk, -1))
+    return da.from_array(np.asarray(data.values).reshape(n_pix, n), chunks=(chunk, -1))
 
 
 def _tick(progress, done, total, message):
