@@ -8,12 +8,15 @@ background's stated freedom, applied to every spectrum of the problem at once:
   the active Shirley fits its end levels);
 * region limits: the start and the end each moved by ∓``sigma_bg_range`` eV
   (``[background]``, default 0.4 eV, at least one step), with the recipe's end-point width;
-* static ↔ active Shirley, when the background is one of the two.
+* static ↔ active Shirley, when the background is one of the two — a different background
+  model on the same points, so the data can judge it: when its χ² is worse than the fit's by
+  more than ``SWAP_CHI2`` (rules) times max(1, χ²ᵣ), the data reject it and it is not used.
 
 Each variant is solved by its linear response from the base solution: one bounded Gauss–Newton
-step (:func:`~xpsfit.engine.solvers.gauss_newton_step`, the box kept exactly), and a second one
-with a fresh Jacobian for the variants that moved more than :data:`REFINE`; all end-point and
-limit variants of a problem are rows of one batch. The
+step (:func:`~xpsfit.engine.solvers.gauss_newton_step`, the box kept exactly), then
+Levenberg–Marquardt steps with a fresh Jacobian while it still moves by more than
+:data:`REFINE` (at most :data:`MAX_STEPS`); all end-point and limit variants of a problem are
+rows of one batch. The
 rows share one axis, the union of every variant's range, and a row's weights are 0 outside its
 own range, so a row fits exactly its own points; its static background is computed on its own
 range (:func:`~xpsfit.engine.data.make_segment`). An active Shirley's integral then starts at the
@@ -33,7 +36,6 @@ falls back to a line, a non-finite model) is left out of σ_bg and named in a
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -45,13 +47,13 @@ from ..spectrum import DIM
 from .assemble import Solved
 from .data import Data, Segment, make_segment, prepare_spectra
 from .evaluate import evaluate, segment_model
-from .rules import MIN_EXTRA_POINTS, endpoint_count
+from .rules import MIN_EXTRA_POINTS, SWAP_CHI2, endpoint_count
 from .solvers import gauss_newton_step
 from .structure import Structure, compile_problem
 
-#: a variant whose first Gauss–Newton step moves an area (relative to the total) or a fraction
-#: by more than this gets a second step with a fresh Jacobian (measured against full refits:
-#: docs/reliability.md)
+#: a variant whose last step moved an area (relative to the total) or a fraction by more than
+#: this gets another Levenberg–Marquardt step with a fresh Jacobian, at most MAX_STEPS in all
+#: (measured against full refits: docs/reliability.md)
 REFINE = 0.002
 MAX_STEPS = 6
 #: end-point widths every static background is tried with, besides the recipe's ± 2
@@ -347,6 +349,11 @@ def _swapped(s: Solved) -> Variant:
     theta, finite = _respond(alt, alt_data, theta0[None], evaluate(alt, theta0[None], alt_data)[1])
     if not finite[0]:
         v.problem = "the model is not finite"
+        return v
+    r = evaluate(alt, theta, alt_data, jacobian=False)[0][0]
+    worse = (float(r @ r) - (s.chisqr + s.prior_chisqr)) / max(1.0, s.redchi)
+    if worse > SWAP_CHI2:
+        v.problem = f"the data reject it: χ² worse by {worse:.3g} χ²ᵣ"
         return v
     areas, fractions = _quantities(alt, theta)
     v.areas, v.fractions = areas[0], fractions[0]

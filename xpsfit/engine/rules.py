@@ -46,6 +46,11 @@ VERDICT_FRACTION_MIN = 0.05
 VERDICT_FRACTION_SIGMA = 1.0
 
 
+#: the static ↔ active Shirley background variant is not used for σ_bg when its χ² exceeds the
+#: fit's by more than this times max(1, χ²ᵣ) (a 3σ worse fit: the data reject that background)
+SWAP_CHI2 = 9.0
+
+
 def endpoint_count(requested: int, n_points: int) -> int:
     """Points averaged at each end of a region for the static backgrounds and start values: the
     recipe's ``endpoints``, but at most a quarter of the region (never fewer than 1)."""
@@ -66,4 +71,4 @@ __all__ = ["SIGNIFICANCE", "CORRELATION_WARN", "COND_MAX", "DEAD_COLUMN", "AT_BO
            "AT_BOUND_SIGMA", "MIN_EXTRA_POINTS", "endpoint_count", "at_bound", "VERDICT_P",
            "VERDICT_REDCHI_DOUBTFUL", "VERDICT_REDCHI_BAD", "VERDICT_RHO_DOUBTFUL",
            "VERDICT_RHO_BAD", "VERDICT_RHO_Z", "VERDICT_ABOVE_SIGMA", "VERDICT_ABOVE_FRACTION",
-           "VERDICT_ABOVE_MIN", "VERDICT_FRACTION_MIN", "VERDICT_FRACTION_SIGMA"]
+           "VERDICT_ABOVE_MIN", "VERDICT_FRACTION_MIN", "VERDICT_FRACTION_SIGMA", "SWAP_CHI2"]

@@ -172,8 +172,7 @@ def plot_composition_chart(ax, series_list, names=None) -> None:
         ticks, ticklabels = list(range(nstates)), list(series_list[0].labels)
     ax.set_yticks(ticks, ticklabels, fontsize=FONT)
     ax.set_xticks([0, 25, 50, 75, 100])
-    ax.set_xlabel(f"% of {series_list[0].recipe.region} area (± σ_total)",
-                  fontsize=TITLE_FONT)
+    ax.set_xlabel(f"% of {series_list[0].recipe.region} area ± σ_total", fontsize=TITLE_FONT)
     ax.tick_params(labelsize=FONT, length=2.5, pad=1.5)
     ax.set_xlim(0, 100)
     ax.set_ylim(nstates - 0.5, -0.5)           # first state on top, like the fit rows
