@@ -14,8 +14,8 @@ area exceeds 3σ_total(area), σ_total = √(σ_stat² + σ_bg²) with the backg
 :mod:`xpsfit.engine.background_variants` (True when σ_bg is off). Why two tiers rather than
 3σ_total as the detection rule: σ_bg is a systematic spread over reasonable backgrounds, not a
 random error, and tripling it asks every detection to survive three times the worst background
-shift; on the example KB P 2p series that hid POₓ at 4.0 V (truth 9 %, fitted 10.1 ± 3.2 % stat,
-area 3.1 σ_stat, 2.8 σ_total). The onset sentence names a detection that is not robust, so the
+shift; on the example KB P 2p series (before the static↔active swap was limited to
+backgrounds the data admit) that hid the true POₓ onset at 4.0 V. The onset sentence names a detection that is not robust, so the
 reader sees "appears at 4.0 V … depends on the background choice" rather than either a silent
 yes or a silent no.
 
