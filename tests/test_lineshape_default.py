@@ -133,3 +133,21 @@ def test_independent_line_shapes_match_the_registry_and_have_unit_area():
         assert np.max(np.abs(ours - ref)) < 1e-4 * ours.max(), name
     gl = cases[0][0]
     assert abs(np.trapezoid(gl, x) - 1e3) < 0.5
+
+
+def test_the_shared_shape_is_the_region_line_shape_only():
+    """C 1s of `sulfide_electrolytes` (recipe init's default library): the pseudo-Voigt η is fitted once and shared; C sp², a library species
+    with its own LA shape, keeps its LA parameters held (three free LA parameters made real
+    C 1s fits run to 2 600 evaluations) unless the component asks for shape_vary itself."""
+    import dataclasses
+    from xpsfit.engine.structure import compile_problem
+    recipe = xpsfit.start_recipe("sulfide_electrolytes", "C 1s")
+    assert recipe.component("sp2").lineshape == "la"
+    kinds = {p.name: p.kind for p in compile_problem(recipe, 1).params}
+    assert kinds["CmC_eta"] == "free" and kinds["CmO_eta"] == "linked"
+    assert {kinds[n] for n in ("sp2_alpha", "sp2_beta", "sp2_gauss_fwhm")} == {"fixed"}
+    own = dataclasses.replace(recipe, components=[
+        dataclasses.replace(c, shape_vary=True) if c.species == "sp2" else c
+        for c in recipe.components])
+    kinds = {p.name: p.kind for p in compile_problem(own, 1).params}
+    assert {kinds[n] for n in ("sp2_alpha", "sp2_beta", "sp2_gauss_fwhm")} == {"free"}

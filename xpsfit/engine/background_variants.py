@@ -36,6 +36,7 @@ falls back to a line, a non-finite model) is left out of σ_bg and named in a
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -183,7 +184,10 @@ def _respond(st: Structure, data: Data, theta0: np.ndarray, jacobian: np.ndarray
         a0, f0 = _quantities(st, theta[live])
         a1, f1 = _quantities(st, new)
         scale = np.maximum(a0.sum(axis=-1, keepdims=True), 1e-300)
-        moved = np.nanmax(np.maximum(np.abs(f1 - f0), np.abs(a1 - a0) / scale), axis=(1, 2))
+        with warnings.catch_warnings():   # a variant with no finite quantity: moved = NaN
+            warnings.simplefilter("ignore", RuntimeWarning)
+            moved = np.nanmax(np.maximum(np.abs(f1 - f0), np.abs(a1 - a0) / scale),
+                              axis=(1, 2))
         ok, bad = live[better], live[~better]
         theta[ok], cost[ok], r[ok] = new[better], c_new[better], r_new[better]
         fresh[ok] = True
