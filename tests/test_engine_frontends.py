@@ -12,7 +12,7 @@ import pytest
 import xpsfit
 from realdata import EXAMPLES
 from synth_xps import S2P_TRUTH, s2p_recipe, synth_s2p
-from xpsfit.engine.assemble import solved, spectrum_result
+from xpsfit.engine.assemble import spectrum_result
 from xpsfit.engine.data import prepare_rows, prepare_spectra
 from xpsfit.engine.evaluate import evaluate
 from xpsfit.engine.solvers import solve_trf

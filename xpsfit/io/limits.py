@@ -13,7 +13,6 @@ import math
 import os
 import stat
 from collections.abc import Iterator
-from pathlib import Path
 from typing import IO
 
 from ..errors import FileFormatError, XpsfitError
