@@ -57,7 +57,7 @@ from ..engine.data import prepare_spectra
 from ..engine.solvers import solve_trf
 from ..engine.threads import single_threaded
 from ..engine.structure import Structure, compile_problem
-from .single import fit
+from .single import fit, solved_of
 
 MODES = ("joint", "propagate", "independent")
 
@@ -253,18 +253,11 @@ def _fit_each(spectra, recipe, labels, mode, step, with_bg):
         results.append(r)
         if mode == "propagate":
             start = {k: p.value for k, p in r.parameters.items() if p.kind == "free"}
-        singles.append(_solved_of(st, r))
+        singles.append(solved_of(r, st))
         step(j + 1, f"fitted {lab}")
     res = SeriesResult(results=results, labels=list(labels), recipe=recipe, mode=mode,
                        statistics=_series_statistics(results))
     return res, SeriesFit(list(spectra), None, singles)
-
-
-def _solved_of(st: Structure, result: FitResult) -> Solved:
-    """The engine's solved problem of a finished single fit (its data, θ at the result)."""
-    data = prepare_spectra(st, [result.spectrum])
-    theta = np.array([result.parameters[n].value for n in st.var_names])
-    return _solved_at(st, data, theta, result)
 
 
 def presence_of(results: Sequence[FitResult], *, alpha: float = 0.05) -> list[PresenceTest]:
@@ -279,7 +272,7 @@ def presence_of(results: Sequence[FitResult], *, alpha: float = 0.05) -> list[Pr
         return []
     singles = []
     for r in results:
-        singles.append(_solved_of(compile_problem(r.recipe), r))
+        singles.append(solved_of(r))
     labels = [r.spectrum_name() for r in results]
     view = SeriesResult(results=results, labels=labels, recipe=results[0].recipe,
                         mode="independent")
@@ -290,14 +283,6 @@ def presence_of(results: Sequence[FitResult], *, alpha: float = 0.05) -> list[Pr
         c.present, c.presence_F, c.presence_p = t.present, t.F, t.p_value
         c.upper_limit = t.upper_limit
     return tests
-
-
-def _solved_at(st: Structure, data, theta, result: FitResult) -> Solved:
-    from ..engine.evaluate import evaluate
-    from ..engine.solvers import Solution
-    r, J = evaluate(st, theta[None, :], data)
-    return solved(st, data, Solution(theta, result.statistics.success, result.statistics.message,
-                                     result.statistics.nfev, r[0], J[0]))
 
 
 def _series_statistics(results) -> FitStatistics:

@@ -14,7 +14,7 @@ from ..recipe.spec import Recipe
 from ..results import FitResult, Notice
 from ..spectrum import DIM
 from ..engine import background_variants
-from ..engine.assemble import solved, spectrum_result
+from ..engine.assemble import Solved, solved, spectrum_result
 from ..engine.data import Data, prepare_spectra
 from ..engine.evaluate import evaluate
 from ..engine.solvers import Solution, solve_trf
@@ -48,12 +48,27 @@ def fit(spectrum: xr.DataArray, recipe: Recipe, *, monte_carlo: int = 0,
     """
     if engine not in ("trf", "lmfit"):
         raise FitError(f"unknown engine {engine!r} (choose trf or lmfit)")
-    once = lambda sp: _fit_once(sp, recipe, monte_carlo=monte_carlo, progress=progress,
-                                seed=seed, start=start, engine=engine,
-                                sigma_bg=background_variants.wanted(recipe, sigma_bg))
-    if references_own_region(recipe):
-        return fit_referenced(spectrum, recipe, once)
-    return once(spectrum)
+    with_bg = background_variants.wanted(recipe, sigma_bg)
+    once = lambda sp, bg: _fit_once(sp, recipe, monte_carlo=monte_carlo, progress=progress,
+                                    seed=seed, start=start, engine=engine, sigma_bg=bg)
+    if not references_own_region(recipe):
+        return once(spectrum, with_bg)
+    # σ_bg belongs to the final fit on the referenced axis only, not to each refit before it
+    result = fit_referenced(spectrum, recipe, lambda sp: once(sp, False))
+    if with_bg:
+        background_variants.apply(background_variants.spread(solved_of(result)), [result])
+    return result
+
+
+def solved_of(result: FitResult, st: Structure | None = None) -> Solved:
+    """The engine's solved problem of a finished single fit (its data, θ at the result)."""
+    st = st or compile_problem(result.recipe)
+    data = prepare_spectra(st, [result.spectrum])
+    theta = np.array([result.parameters[n].value for n in st.var_names])
+    r, J = evaluate(st, theta[None, :], data)
+    stats = result.statistics
+    return solved(st, data, Solution(theta, stats.success, stats.message, stats.nfev,
+                                     r[0], J[0]))
 
 
 def _fit_once(spectrum, recipe, *, monte_carlo, progress, seed, start, engine,
